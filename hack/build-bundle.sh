@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the offline bundle for the local site: component images (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kube-proxy, pause, busybox) as `docker save` tarballs,
+# kube-controller-manager, kube-scheduler, kube-proxy, pause, busybox) as gzipped `docker save` archives,
 # the node binaries (kubelet, kubectl, etcdctl), and manifest.json with the sha256 of every file.
 # Everything comes from the cached Kubernetes build and Debian packages: no registry.
 source "$(dirname "$0")/lib.sh"
@@ -22,9 +22,14 @@ for entry in manifest["images"] + manifest["binaries"]:
         sys.exit(f"{entry['file']}: sha256 mismatch")
 PY
 }
+# Inventories point at the stable link, so a rebuilt bundle needs no inventory change.
+publish() {
+  ln -sfn "$(basename "$BUNDLE")" "$CACHE_DIR/bundle/current"
+  printf '%s\n' "$CACHE_DIR/bundle/current" >"$CACHE_DIR/bundle-dir"
+}
 if bundle_valid; then
   info "valid (every sha256 matches)"
-  printf '%s\n' "$BUNDLE" >"$CACHE_DIR/bundle-dir"
+  publish
   exit 0
 fi
 [ -x "$K8S_BIN/kube-apiserver" ] || die "no Kubernetes binaries in $K8S_BIN: run hack/build-kubernetes.sh first"
@@ -41,15 +46,21 @@ ETCD_VERSION=v$("$WORK/debs/root/usr/bin/etcd" --version | awk '/etcd Version/ {
 BUSYBOX_VERSION=v$(dpkg-deb -f "$WORK"/debs/busybox-static_*.deb Version | sed 's/^[0-9]*://; s/-.*//')
 
 images_json=()
-# build_image NAME TAG CONTEXT [docker build args...]
+# build_image NAME VERSION CONTEXT [docker build args...]
+# The tag ends with the image's own id: a rebuilt image never reuses a tag, so machines that hold
+# an older image with the same version import the new one (they compare references, not contents).
 build_image() {
-  local name=$1 tag=$2 context=$3
+  local name=$1 version=$2 context=$3
   shift 3
-  local ref="$REPOSITORY/$name:$tag"
+  local build_ref="$REPOSITORY/$name:build" id ref
+  quietly docker build -t "$build_ref" "$@" "$context"
+  id=$(docker image inspect --format '{{.Id}}' "$build_ref")
+  ref="$REPOSITORY/$name:$version-${id:7:8}"
+  docker tag "$build_ref" "$ref" && docker rmi "$build_ref" >/dev/null
   info "image $ref"
-  quietly docker build -t "$ref" "$@" "$context"
-  docker save -o "$WORK/bundle/images/$name.tar" "$ref"
-  images_json+=("{\"name\": \"$name\", \"ref\": \"$ref\", \"file\": \"images/$name.tar\"}")
+  # Compressed: a third of the bytes to carry to every machine (imported with gunzip | ctr images import -).
+  docker save "$ref" | gzip -6 >"$WORK/bundle/images/$name.tar.gz"
+  images_json+=("{\"name\": \"$name\", \"ref\": \"$ref\", \"file\": \"images/$name.tar.gz\"}")
 }
 
 ctx="$WORK/ctx-pause" && mkdir -p "$ctx" && cp "$HACK_DIR/images/pause/Dockerfile" "$ctx/"
@@ -58,7 +69,7 @@ build_image pause v1 "$ctx"
 
 ctx="$WORK/ctx-etcd" && mkdir -p "$ctx/rootfs/usr/local/bin" && cp "$HACK_DIR/images/etcd/Dockerfile" "$ctx/"
 cp "$WORK/debs/root/usr/bin/etcd" "$WORK/debs/root/usr/bin/etcdctl" "$ctx/rootfs/usr/local/bin/"
-for lib in $(ldd "$ctx/rootfs/usr/local/bin/etcd" "$ctx/rootfs/usr/local/bin/etcdctl" | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
+for lib in $(ldd "$ctx/rootfs/usr/local/bin/etcd" "$ctx/rootfs/usr/local/bin/etcdctl" | grep -oE '/[^ :]+\.so[^ :]*' | sort -u); do
   mkdir -p "$ctx/rootfs$(dirname "$lib")" && cp -L "$lib" "$ctx/rootfs$lib"
 done
 build_image etcd "$ETCD_VERSION" "$ctx"
@@ -92,5 +103,5 @@ PY
 rm -rf "$BUNDLE" && mkdir -p "$(dirname "$BUNDLE")" && mv "$WORK/bundle" "$BUNDLE"
 # Bundles built from older inputs are never used again.
 find "$(dirname "$BUNDLE")" -mindepth 1 -maxdepth 1 -type d ! -path "$BUNDLE" -exec rm -rf {} +
-printf '%s\n' "$BUNDLE" >"$CACHE_DIR/bundle-dir"
+publish
 info "$(du -sh "$BUNDLE" | cut -f1) in $BUNDLE"

@@ -26,12 +26,6 @@ options:
   client_key:
     description: Client key (PEM), required with O(client_certificate).
     type: str
-  client_certificate_path:
-    description: Path of a client certificate file on the machine that reads the kubeconfig (kubelet's rotating certificate).
-    type: str
-  client_key_path:
-    description: Path of the client key file, required with O(client_certificate_path).
-    type: str
   token:
     description: A bearer token (bootstrap token of a joining kubelet).
     type: str
@@ -75,11 +69,10 @@ def _b64(text: str) -> str:
 
 def kubeconfig(
     server: str,
+    *,
     ca: str,
     client_certificate: str | None = None,
     client_key: str | None = None,
-    client_certificate_path: str | None = None,
-    client_key_path: str | None = None,
     token: str | None = None,
     cluster: str = "shoot",
     user: str = "user",
@@ -89,15 +82,10 @@ def kubeconfig(
     credentials: dict[str, Any] = {}
     if client_certificate and client_key:
         credentials = {"client-certificate-data": _b64(client_certificate), "client-key-data": _b64(client_key)}
-    elif client_certificate_path and client_key_path:
-        credentials = {"client-certificate": str(client_certificate_path), "client-key": str(client_key_path)}
     if token:
         credentials["token"] = str(token)
-    if len([kind for kind in ("client-certificate-data", "client-certificate", "token") if kind in credentials]) != 1:
-        raise AnsibleFilterError(
-            "kubeconfig: give exactly one credential: client_certificate and client_key, "
-            "client_certificate_path and client_key_path, or token"
-        )
+    if len([kind for kind in ("client-certificate-data", "token") if kind in credentials]) != 1:
+        raise AnsibleFilterError("kubeconfig: give exactly one credential: client_certificate and client_key, or token")
     if not server.startswith("https://"):
         raise AnsibleFilterError(f"kubeconfig: the server must be an https:// URL, got {server!r}")
     document = {

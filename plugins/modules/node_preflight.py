@@ -8,7 +8,7 @@ module: node_preflight
 short_description: Check that a machine can become a Kubernetes node
 version_added: 0.1.0
 description:
-  - Checks, without changing anything, the prerequisites of a machine before it is touched: systemd as init,
+  - Checks, without changing anything, the prerequisites of a machine before it is touched, namely systemd as init,
     the commands and Python modules it needs, free TCP ports, free disk space and the clock.
   - Reports every problem at once and fails, so that a run stops before any machine is changed.
 options:
@@ -86,6 +86,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.gardener.autonomous.plugins.module_utils._node import preflight
 
 

@@ -1,14 +1,17 @@
-"""A real bootstrap cluster for tests: etcd 3.4 and kube-apiserver v1.20.2 on 127.0.0.1, with
-Gardener's extension and machine CRDs installed.
+"""A real bootstrap cluster: etcd 3.4 and kube-apiserver v1.20.2 on 127.0.0.1, with Gardener's
+extension and machine CRDs installed. Tests and hack/bootstrap-cluster.py share this engine.
 
-    with start_bootstrap_apiserver() as api:
+    with start_bootstrap_apiserver() as api:   # tests: everything in a temporary directory
         api.client.apply({...})            # a ready KubeClient (admin client certificate)
         KubeClient.from_kubeconfig(api.kubeconfig_path)
 
-Everything lives in one temporary directory (certificates, etcd data, logs), removed at the end;
-both processes are stopped by pid. The binaries come from the cache that hack/build-kubernetes.sh
-and hack/build-bundle.sh fill; when they are missing, SubstrateMissing says which script to run.
-The CRDs are read from ../shared/gardener-crds at every start and sanitized for a v1.20 API
+    api = bring_up(directory, CRDS_DIR, port=6643, detached=True)   # a cluster that outlives its starter
+
+bring_up keeps every file in the directory it is given (certificates, etcd data, logs) and stops what
+it started when it fails; start_bootstrap_apiserver removes its temporary directory at the end and
+stops both processes. The binaries come from the cache that hack/build-kubernetes.sh and
+hack/build-bundle.sh fill; when they are missing, SubstrateMissing says which script to run. The CRDs
+are read from ../shared/gardener-crds at every start and sanitized for a v1.20 API
 (test-substrate.md section 7), never copied into the repository.
 """
 
@@ -56,6 +59,7 @@ CACHE_DIR = Path(
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gardener-autonomous"
 )
 STARTUP_TIMEOUT = 60.0
+TEST_VALIDITY = datetime.timedelta(days=1)
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
 
 
@@ -79,6 +83,7 @@ class BootstrapApiserver:
     pki: Pki  # issues further client certificates the API server trusts (e.g. a node's)
     token: str  # static bearer token of a system:masters user (--token-auth-file)
     startup_seconds: float  # from start to CRDs served
+    processes: list[subprocess.Popen]  # etcd, kube-apiserver
     crd_kinds: dict[str, list[str]] = field(default_factory=dict)  # apiVersion -> kinds installed
 
     def new_client(self) -> KubeClient:
@@ -109,62 +114,89 @@ def binaries() -> dict[str, Path]:
 
 @contextmanager
 def start_bootstrap_apiserver(crds_dir: Path = CRDS_DIR) -> Iterator[BootstrapApiserver]:
+    # tmpfs when there is one: etcd fsyncs every write.
+    memory = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    workdir = Path(tempfile.mkdtemp(prefix="bootstrap-apiserver-", dir=memory))
+    api: Optional[BootstrapApiserver] = None
+    try:
+        api = bring_up(workdir, crds_dir, port=free_port())
+        yield api
+    finally:
+        if api is not None:
+            api.client.close()
+            for process in reversed(api.processes):
+                _stop(process)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def bring_up(
+    directory: Path,
+    crds_dir: Path,
+    *,
+    port: int,
+    detached: bool = False,
+    validity: datetime.timedelta = TEST_VALIDITY,
+) -> BootstrapApiserver:
+    """Starts etcd and kube-apiserver (on 127.0.0.1:``port``) with their files in ``directory``, waits
+    until the CRDs are served and writes the admin kubeconfig (0600) to ``directory/admin.kubeconfig``.
+
+    ``detached`` processes run in their own session, so that they outlive the caller; certificates are
+    valid for ``validity``. Whatever was started is stopped again when this fails.
+    """
     started = time.monotonic()
     paths = binaries()
     if not sorted(crds_dir.glob("*.yaml")):
         raise SubstrateMissing(f"no Gardener CRDs in {crds_dir}")
-    # tmpfs when there is one: etcd fsyncs every write.
-    memory = "/dev/shm" if Path("/dev/shm").is_dir() else None
-    workdir = Path(tempfile.mkdtemp(prefix="bootstrap-apiserver-", dir=memory))
     processes: list[subprocess.Popen] = []
     client: Optional[KubeClient] = None
     try:
-        pki = Pki(workdir)
+        pki = Pki(directory, validity)
         etcd_url = f"https://127.0.0.1:{free_port()}"
-        processes.append(_start_etcd(paths["etcd"], workdir, pki, etcd_url))
-        port = free_port()
-        processes.append(_start_apiserver(paths["kube-apiserver"], workdir, pki, etcd_url, port))
+        processes.append(_start_etcd(paths["etcd"], directory, pki, etcd_url, detached=detached))
+        processes.append(_start_apiserver(paths["kube-apiserver"], directory, pki, etcd_url, port, detached=detached))
         server = f"https://127.0.0.1:{port}"
         crds = _read_crds(crds_dir)  # while the API server starts
-        _wait_ready(server, pki, processes, workdir)
+        _wait_ready(server, pki, processes, directory)
         kubeconfig = _admin_kubeconfig(server, pki)
-        kubeconfig_path = workdir / "admin.kubeconfig"
+        kubeconfig_path = directory / "admin.kubeconfig"
         kubeconfig_path.touch(mode=0o600)
         kubeconfig_path.write_text(yaml.safe_dump(kubeconfig))
         client = KubeClient.from_kubeconfig(kubeconfig)
         crd_kinds = _install_crds(client, crds)
-        yield BootstrapApiserver(
-            server=server,
-            kubeconfig=kubeconfig,
-            kubeconfig_path=kubeconfig_path,
-            client=client,
-            ca_pem=pki.ca_pem,
-            pki=pki,
-            token=pki.admin_token,
-            startup_seconds=time.monotonic() - started,
-            crd_kinds=crd_kinds,
-        )
-    finally:
+    except BaseException:
         if client is not None:
             client.close()
         for process in reversed(processes):
             _stop(process)
-        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return BootstrapApiserver(
+        server=server,
+        kubeconfig=kubeconfig,
+        kubeconfig_path=kubeconfig_path,
+        client=client,
+        ca_pem=pki.ca_pem,
+        pki=pki,
+        token=pki.admin_token,
+        startup_seconds=time.monotonic() - started,
+        processes=processes,
+        crd_kinds=crd_kinds,
+    )
 
 
 # Certificates
 
 
 class Pki:
-    """A test CA (EC P-256: fast to generate) that issues certificates; files go into ``workdir/pki``."""
+    """A CA (EC P-256: fast to generate) that issues certificates; files go into ``workdir/pki``."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, validity: datetime.timedelta = TEST_VALIDITY) -> None:
         self.directory = workdir / "pki"
         self.directory.mkdir(mode=0o700)
+        self._validity = validity
         self._ca_key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bootstrap-apiserver-test-ca")])
         self._ca_cert = (
-            _builder(name, name, self._ca_key.public_key())
+            _builder(name, name, self._ca_key.public_key(), validity)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(self._ca_key, hashes.SHA256())
         )
@@ -192,9 +224,9 @@ class Pki:
         if organization:
             attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
         usages = [ExtendedKeyUsageOID.CLIENT_AUTH] + ([ExtendedKeyUsageOID.SERVER_AUTH] if serving else [])
-        builder = _builder(x509.Name(attributes), self._ca_cert.subject, key.public_key()).add_extension(
-            x509.ExtendedKeyUsage(usages), critical=False
-        )
+        builder = _builder(
+            x509.Name(attributes), self._ca_cert.subject, key.public_key(), self._validity
+        ).add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         if serving:
             names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
@@ -208,7 +240,9 @@ class Pki:
         return path
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, public_key: Any) -> x509.CertificateBuilder:
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public_key: Any, validity: datetime.timedelta
+) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.timezone.utc)
     return (
         x509.CertificateBuilder()
@@ -217,7 +251,7 @@ def _builder(subject: x509.Name, issuer: x509.Name, public_key: Any) -> x509.Cer
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_after(now + validity)
     )
 
 
@@ -236,7 +270,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _start_etcd(binary: Path, workdir: Path, pki: Pki, url: str) -> subprocess.Popen:
+def _start_etcd(binary: Path, workdir: Path, pki: Pki, url: str, *, detached: bool) -> subprocess.Popen:
     cert, key = pki.issue("etcd-server", "etcd-server", serving=True)
     peer_url = f"http://127.0.0.1:{free_port()}"  # single member: no peer traffic, but it must bind somewhere
     args = [
@@ -253,10 +287,12 @@ def _start_etcd(binary: Path, workdir: Path, pki: Pki, url: str) -> subprocess.P
         f"--trusted-ca-file={pki.ca_file}",
         "--client-cert-auth=true",
     ]
-    return _spawn(args, workdir / "etcd.log")
+    return _spawn(args, workdir / "etcd.log", detached)
 
 
-def _start_apiserver(binary: Path, workdir: Path, pki: Pki, etcd_url: str, port: int) -> subprocess.Popen:
+def _start_apiserver(
+    binary: Path, workdir: Path, pki: Pki, etcd_url: str, port: int, *, detached: bool
+) -> subprocess.Popen:
     serving_cert, serving_key = pki.issue("kube-apiserver", "kube-apiserver", serving=True)
     etcd_cert, etcd_key = pki.issue("kube-apiserver-etcd-client", "kube-apiserver-etcd-client")
     args = [
@@ -284,12 +320,14 @@ def _start_apiserver(binary: Path, workdir: Path, pki: Pki, etcd_url: str, port:
         "--endpoint-reconciler-type=none",  # no kubernetes Service endpoints to maintain in a test
         "--profiling=false",
     ]
-    return _spawn(args, workdir / "kube-apiserver.log")
+    return _spawn(args, workdir / "kube-apiserver.log", detached)
 
 
-def _spawn(args: list[str], log: Path) -> subprocess.Popen:
+def _spawn(args: list[str], log: Path, detached: bool) -> subprocess.Popen:
     with log.open("wb") as output:
-        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=detached
+        )
 
 
 def _stop(process: subprocess.Popen) -> None:

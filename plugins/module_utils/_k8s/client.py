@@ -18,7 +18,7 @@ import shutil
 import socket
 import ssl
 import tempfile
-from typing import Any, Dict, Iterator, Mapping, NamedTuple, Optional, Tuple, Type, Union
+from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Type, Union
 from urllib.parse import quote, urlencode
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import (
@@ -130,16 +130,24 @@ class KubeClient:
             raise KindNotServed(self.server, api_version, kind)
         return known[kind]
 
-    def _discover(self, api_version: str) -> Dict[str, Resource]:
+    def api_resources(self, api_version: str) -> List[Dict[str, Any]]:
+        """The discovery entries of a group version as served, subresources included (not cached).
+
+        Empty when the group version is not served. A subresource served from another group names
+        it, e.g. ``pods/eviction`` with ``group: policy, version: v1``.
+        """
         try:
             listing = self._request("GET", _group_path(api_version))
         except ApiError as error:
             if error.status == 404:  # the group or version is not served at all
-                return {}
+                return []
             raise
+        return listing.get("resources", [])
+
+    def _discover(self, api_version: str) -> Dict[str, Resource]:
         return {
             entry["kind"]: Resource(api_version, entry["kind"], entry["name"], entry["namespaced"])
-            for entry in listing.get("resources", [])
+            for entry in self.api_resources(api_version)
             if "/" not in entry["name"]  # subresources such as infrastructures/status
         }
 
@@ -227,6 +235,21 @@ class KubeClient:
         """JSON merge patch (RFC 7386; ``None`` removes a key), e.g. ``subresource="status"``."""
         path = self.object_path(api_version, kind, name, namespace, subresource)
         return self._request("PATCH", path, query=_dry_run(dry_run), body=patch, content_type=MERGE_PATCH)
+
+    def create_subresource(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        body: Mapping[str, Any],
+        namespace: Optional[str] = None,
+        *,
+        subresource: str,
+        dry_run: bool = False,
+    ) -> KubeObject:
+        """POST to a subresource of one object, e.g. ``subresource="eviction"`` of a Pod."""
+        path = self.object_path(api_version, kind, name, namespace, subresource)
+        return self._request("POST", path, query=_dry_run(dry_run), body=body)
 
     def delete(
         self,
@@ -427,7 +450,10 @@ def _api_error(method: str, path: str, status: int, data: bytes) -> ApiError:
 
 def _status_error(method: str, path: str, status: int, answer: Mapping[str, Any]) -> ApiError:
     reason = answer.get("reason") or http.client.responses.get(status, "Error")
-    return _error_class(status)(method, path, status, reason, answer.get("message") or "")
+    causes = tuple(
+        cause["message"] for cause in (answer.get("details") or {}).get("causes") or [] if cause.get("message")
+    )
+    return _error_class(status)(method, path, status, reason, answer.get("message") or "", causes=causes)
 
 
 def _error_class(status: int) -> Type[ApiError]:

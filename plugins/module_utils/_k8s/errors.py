@@ -6,6 +6,8 @@ contain a token, a key or a request body."""
 
 from __future__ import annotations
 
+from typing import Tuple
+
 
 class KubeError(Exception):
     """Base of every error the client raises."""
@@ -42,15 +44,19 @@ class KindNotServed(KubeError):
 
 
 class ApiError(KubeError):
-    """The API answered with an error status; ``message`` is the API's own explanation."""
+    """The API answered with an error status; ``message`` is the API's own explanation, ``causes``
+    the messages of its ``details.causes`` (e.g. which PodDisruptionBudget refused an eviction)."""
 
-    def __init__(self, method: str, path: str, status: int, reason: str, message: str) -> None:
+    def __init__(
+        self, method: str, path: str, status: int, reason: str, message: str, *, causes: Tuple[str, ...] = ()
+    ) -> None:
         super().__init__(method, path, status, reason, message)
         self.method = method
         self.path = path
         self.status = status
         self.reason = reason
         self.message = message
+        self.causes = causes
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} failed with {self.status} {self.reason}: {self.message}"

@@ -37,7 +37,11 @@ def port_problems(wanted: Iterable[int], listening: set[int]) -> list[str]:
 
 
 def command_problems(commands: Iterable[str], which=shutil.which) -> list[str]:
-    return [f"command {name} is missing; install it (the machine needs it before it can join)" for name in commands if which(name) is None]
+    return [
+        f"command {name} is missing; install it (the machine needs it before it can join)"
+        for name in commands
+        if which(name) is None
+    ]
 
 
 def python_module_problems(modules: Iterable[str]) -> list[str]:

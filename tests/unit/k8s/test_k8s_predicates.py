@@ -80,4 +80,4 @@ def test_condition_lookup() -> None:
 
 
 def test_registry_by_kind() -> None:
-    assert {"Node": node_ready} == READY_PREDICATES
+    assert READY_PREDICATES["Node"] is node_ready  # the other kinds: test_k8s_rollout_predicates.py

@@ -1,0 +1,1 @@
+"""The local provider extension's controller (see hack/local-extension/README.md)."""
