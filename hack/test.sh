@@ -41,6 +41,10 @@ sanity_tree() {
   local tree="$REPO_ROOT/tests/output/sanity/ansible_collections/gardener/autonomous"
   rm -rf "$REPO_ROOT/tests/output/sanity" && mkdir -p "$tree"
   git ls-files --cached --others --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$tree/"
+  # ansible-test lists a collection's files with `git ls-files` from the nearest directory holding
+  # .git; without a repository of its own the copy would be this (ignored) part of the work tree,
+  # and every test would pass on "All targets skipped".
+  git -C "$tree" init -q
   printf '%s\n' "$tree"
 }
 

@@ -126,9 +126,14 @@ class Site:
     def check_owner(self, labels: dict[str, str], owner: Owner, what: str) -> None:
         """A resource with our name that someone else owns is never taken over."""
         if labels.get(SITE_LABEL) != self.config.name or labels.get(NAMESPACE_LABEL) != owner.namespace:
-            holder = f"namespace {labels.get(NAMESPACE_LABEL)}" if labels.get(SITE_LABEL) else "something else"
+            holder = " ".join(
+                f"{part} {labels[key]}"
+                for part, key in (("site", SITE_LABEL), ("namespace", NAMESPACE_LABEL))
+                if key in labels
+            )
             raise ReconcileError(
-                f"{what} belongs to {holder}, not to {owner}: one local site serves one Shoot",
+                f"{what} belongs to {holder or 'something else on this machine'}, not to {owner}: "
+                "one local site serves one Shoot",
                 CONFIGURATION_PROBLEM,
             )
 
