@@ -4,6 +4,8 @@ SHELL := /bin/bash
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 VENV := $(CURDIR)/.venv
 PLAYBOOK := $(VENV)/bin/ansible-playbook
+# high: machines listed in the inventory (local site); medium: created through Gardener extensions.
+SCENARIO ?= high
 # Local site sizes; unset means "what the site has now" (first time: 3 control-plane machines, 2 workers).
 CONTROL_PLANES ?=
 WORKERS ?=
@@ -21,11 +23,18 @@ setup: ## Install and build everything (venv, collections, Docker, node image, K
 site: setup ## Bring up only the local site's machines (no cluster)
 	@$(PLAYBOOK) hack/local-site.yml -e local_site_state=present $(SITE_SIZES)
 
-up: site ## Bring up the local site and run the main playbook on it
+ifeq ($(SCENARIO),medium)
+up: setup ## Bring up the local site and run the main playbook on it (SCENARIO=medium: through Gardener extensions)
+	@hack/local-medium.sh start
+	@$(PLAYBOOK) -i inventories/local-medium playbooks/autonomous-shoot.yml
+else
+up: site
 	@$(PLAYBOOK) -i inventories/local playbooks/autonomous-shoot.yml
+endif
 
-down: ## Remove the local site (exactly what `make site` created)
+down: ## Remove the local sites (exactly what `make up` created, both scenarios)
 	@if [ -x $(PLAYBOOK) ]; then $(PLAYBOOK) hack/local-site.yml -e local_site_state=absent; fi
+	@if [ -x $(VENV)/bin/python ]; then hack/local-medium.sh stop; fi
 
 test: setup ## Run every test stage (unit, lint, sanity, build, integration, molecule, end to end)
 	@hack/test.sh $(STAGES)

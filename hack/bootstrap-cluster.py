@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 # Copyright (c) 2026 gardener.autonomous contributors
 # Apache License 2.0 (see LICENSE)
-"""The local site's bootstrap cluster for medium touch (gardenadm bootstrap): etcd and kube-apiserver
-v1.20.2 on 127.0.0.1 with Gardener's extension and machine CRDs, running until stopped.
+"""The local site's bootstrap cluster for medium touch (gardenadm bootstrap): etcd, kube-apiserver and
+kube-controller-manager v1.20.2 on 127.0.0.1 with Gardener's extension and machine CRDs, running until
+stopped. The controller manager runs the namespace, garbage collector and service account controllers, so
+that a deleted namespace goes away with everything in it, as in a kind cluster.
 
     .venv/bin/python hack/bootstrap-cluster.py start  --state-dir DIR [--port 6643]
     .venv/bin/python hack/bootstrap-cluster.py status --state-dir DIR    # exit 0 only when healthy
@@ -10,9 +12,10 @@ v1.20.2 on 127.0.0.1 with Gardener's extension and machine CRDs, running until s
 
 DIR (e.g. inventories/local-medium/.site/bootstrap-cluster) holds everything: certificates, etcd data,
 logs, ``admin.kubeconfig`` (0600) and ``cluster.json`` (server and process ids). ``start`` leaves a
-healthy cluster alone; a cluster that is not healthy (say, after a reboot) is replaced by a new, empty
-one. ``stop`` ends the recorded processes by id and removes DIR. The engine is the one the integration
-tests use (tests/support/apiserver.py); the CRDs are read from ../shared/gardener-crds at each start.
+healthy cluster alone; a cluster that is not healthy (say, after a reboot, or one started before
+kube-controller-manager was part of it) is replaced by a new, empty one. ``stop`` ends the recorded
+processes by id and removes DIR. The engine is the one the integration tests use
+(tests/support/apiserver.py); the CRDs are read from ../shared/gardener-crds at each start.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ KUBECONFIG = "admin.kubeconfig"
 VALIDITY = datetime.timedelta(days=365)  # the site may live long; a test cluster's certificates last a day
 STOP_TIMEOUT = 10.0
 HEALTH_TIMEOUT = 5.0
+CONTROLLER_MANAGER = "kube-controller-manager"
 
 
 def main() -> int:
@@ -75,7 +79,7 @@ def start(directory: Path, port: int) -> int:
         raise RuntimeError(f"{directory} is not empty and holds no bootstrap cluster: choose another directory")
     ensure_port_free(port)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    api = bring_up(directory, CRDS_DIR, port=port, detached=True, validity=VALIDITY)
+    api = bring_up(directory, CRDS_DIR, port=port, detached=True, validity=VALIDITY, controller_manager=True)
     api.client.close()
     write_record(
         directory,
@@ -120,8 +124,11 @@ def status(directory: Path) -> int:
 
 
 def healthy(directory: Path, record: dict[str, Any]) -> bool:
-    """Both processes are ours and alive, and the API answers an authenticated request with the CRDs served."""
+    """Every process is ours and alive, kube-controller-manager among them, and the API answers an authenticated
+    request with the CRDs served."""
     if not all(is_ours(p["pid"], p["binary"], directory) for p in record["processes"]):
+        return False
+    if not any(Path(p["binary"]).name == CONTROLLER_MANAGER for p in record["processes"]):
         return False
     try:
         with KubeClient.from_kubeconfig(record["kubeconfig"], timeout=HEALTH_TIMEOUT) as client:

@@ -37,8 +37,6 @@ for line in "${LINES[@]}"; do
     quietly "$venv/bin/pip" install -q "ansible-core==$version"
   fi
   echo "$python" >"$SANITY/$series/python"
-  # ansible-test looks for python<version> on PATH; pyenv's shims for other versions do not run.
-  dirname "$interpreter" >"$SANITY/$series/python-dir"
   echo "$series" >>"$SANITY/versions.new"
   # The pip version this ansible-test bootstraps into its venvs.
   pip_version=$("$venv/bin/python" - <<'PY'
@@ -67,3 +65,16 @@ PY
 done
 mv "$SANITY/versions.new" "$SANITY/versions"
 info "ansible-core $(paste -sd' ' "$SANITY/versions")"
+
+# The target Pythons: ansible-test runs compile and import for modules and module_utils on every
+# Python the ansible-core line supports on targets (3.8-3.13 for 2.19, 3.9-3.14 for 2.20 and 2.21)
+# that it finds as python<version> on PATH, and skips the others with a warning. pyenv's shims for
+# versions other than the global one do not run, so the interpreters' own directories go on PATH.
+found=() directories=()
+for python in 3.8 3.9 3.10 3.11 3.12 3.13 3.14; do
+  interpreter=$(python_for "$python") || continue
+  found+=("$python")
+  directories+=("$(dirname "$interpreter")")
+done
+(IFS=:; echo "${directories[*]}") >"$SANITY/target-path"
+info "target Pythons ${found[*]}"

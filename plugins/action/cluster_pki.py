@@ -15,7 +15,11 @@ from ansible.parsing.vault import is_encrypted, match_encrypt_secret
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.errors import PkiError
-from ansible_collections.gardener.autonomous.plugins.module_utils._pki.material import ca_cert_hash
+from ansible_collections.gardener.autonomous.plugins.module_utils._pki.material import (
+    HAS_CRYPTOGRAPHY,
+    ca_cert_hash,
+    missing_cryptography,
+)
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.reconcile import (
     ReconcileResult,
     Validity,
@@ -73,7 +77,9 @@ class ActionModule(ActionBase):
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        if not HAS_CRYPTOGRAPHY:
+            raise AnsibleActionFail(missing_cryptography("gardener.autonomous.cluster_pki"))
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         try:
             spec = parse_spec(args["authorities"], args["certificates"], args["keys"])
             validity = Validity(

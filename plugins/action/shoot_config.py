@@ -17,7 +17,8 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._gardener.mani
 
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "path": {"type": "path", "required": True},
-    "machines": {"type": "dict", "required": True},
+    "machines": {"type": "dict"},  # None: the machines are not known yet
+    "require_managed_infrastructure": {"type": "bool", "default": False},
 }
 
 
@@ -29,7 +30,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         result["changed"] = False
         try:
             # Searched like the src of ansible.builtin.copy: role files/, role, playbook files/, playbook dir.
@@ -38,9 +39,17 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=f"cannot find the manifest directory {args['path']!r}: {error.message}")
             return result
         try:
-            shoot = compile_shoot_fact(read_manifests(directory), args["machines"])
+            shoot = compile_shoot_fact(
+                read_manifests(directory),
+                args["machines"],
+                require_managed_infrastructure=args["require_managed_infrastructure"],
+            )
         except ManifestError as error:
             result.update(failed=True, msg=str(error), problems=error.problems)
             return result
         result.update(shoot=shoot, ansible_facts={"shoot": shoot})
+        if shoot.get("credentials") or shoot.get("shoot_state"):
+            # The fact then holds secrets: its display is censored even where the task lacks no_log, and failures
+            # (which never quote secrets) stay readable.
+            result["_ansible_no_log"] = True
         return result

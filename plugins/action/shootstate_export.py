@@ -53,7 +53,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         dest, mode = args["dest"], _file_mode(args["mode"])
         try:
             with KubeClient.from_kubeconfig(args["kubeconfig"], args["context"]) as client:

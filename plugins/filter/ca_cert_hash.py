@@ -9,6 +9,8 @@ version_added: 0.1.0
 description:
   - Returns C(sha256:<hex>) of the DER-encoded SubjectPublicKeyInfo of a PEM certificate, the format of kubeadm's
     C(--discovery-token-ca-cert-hash), to pin the cluster CA when machines join.
+author:
+  - gardener.autonomous contributors (@gardener)
 requirements:
   - cryptography on the controller.
 options:
@@ -34,10 +36,16 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.gardener.autonomous.plugins.module_utils._pki.material import (
+    HAS_CRYPTOGRAPHY,
+    missing_cryptography,
+)
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.material import ca_cert_hash as _ca_cert_hash
 
 
 def ca_cert_hash(pem: str) -> str:
+    if not HAS_CRYPTOGRAPHY:
+        raise AnsibleFilterError(missing_cryptography("the filter gardener.autonomous.ca_cert_hash"))
     try:
         return _ca_cert_hash(str(pem).encode())
     except ValueError as error:

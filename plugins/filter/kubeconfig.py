@@ -10,6 +10,8 @@ description:
   - Renders a kubeconfig (YAML) with one cluster, one user and one current context, embedding the CA and the
     client certificate and key (or a token) as data, so that the file is complete on its own.
   - The result holds credentials; write it with mode C(0600) and C(no_log=true).
+author:
+  - gardener.autonomous contributors (@gardener)
 positional: _input
 options:
   _input:

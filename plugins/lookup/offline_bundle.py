@@ -12,6 +12,8 @@ description:
     with O(verify=true), the recorded sha256.
   - Returns one dictionary per bundle directory with C(kubernetes_version), C(etcd_version), C(images)
     (component name to C(ref), absolute C(file), C(sha256)) and C(binaries) (name to absolute C(file), C(sha256)).
+author:
+  - gardener.autonomous contributors (@gardener)
 options:
   _terms:
     description: Paths of bundle directories on the controller.

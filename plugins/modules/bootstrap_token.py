@@ -21,7 +21,7 @@ description:
   - "The token is returned in RV(token). The task B(must) set C(no_log: true), or the token appears in the
     output and logs. Error messages never contain the token."
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 extends_documentation_fragment:
   - gardener.autonomous.attributes
   - gardener.autonomous.attributes.ACTIONGROUP_KUBERNETES
@@ -139,7 +139,6 @@ expiration:
   sample: "2026-03-01T13:00:00Z"
 """
 
-import traceback
 from datetime import datetime, timezone
 from typing import Any
 
@@ -147,22 +146,17 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args import AUTH_ARG_SPEC, reveal_kubeconfig
-
-try:
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.bootstrap_tokens import (
-        DEFAULT_DESCRIPTION,
-        BootstrapTokens,
-        parse_ttl,
-        secret_name,
-        token_id_of,
-        validate_groups,
-    )
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-except ImportError:  # PyYAML missing on the target
-    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = None
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.bootstrap_tokens import (
+    DEFAULT_DESCRIPTION,
+    BootstrapTokens,
+    parse_ttl,
+    secret_name,
+    token_id_of,
+    validate_groups,
+)
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **AUTH_ARG_SPEC,
@@ -217,8 +211,8 @@ def main() -> None:
         required_if=[("state", "absent", ("id", "token", "name"), True)],
         supports_check_mode=True,
     )
-    if YAML_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("PyYAML (python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
     reveal_kubeconfig(module.no_log_values, module.params["kubeconfig"])
     try:
         with KubeClient.from_kubeconfig(module.params["kubeconfig"], module.params["context"]) as client:

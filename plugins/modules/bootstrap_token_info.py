@@ -11,7 +11,7 @@ description:
     named C(bootstrap-token-<id>) in C(kube-system) whose C(token-id) is that id.
   - The secret part of the tokens is returned only with O(with_secret=true).
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 extends_documentation_fragment:
   - gardener.autonomous.attributes
   - gardener.autonomous.attributes.ACTIONGROUP_KUBERNETES
@@ -93,25 +93,19 @@ tokens:
       sample: abcdef.0123456789abcdef
 """
 
-import traceback
 from datetime import datetime, timezone
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args import AUTH_ARG_SPEC, reveal_kubeconfig
-
-try:
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.bootstrap_tokens import (
-        BootstrapTokens,
-        TokenInfo,
-    )
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-except ImportError:  # PyYAML missing on the target
-    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = None
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.bootstrap_tokens import (
+    BootstrapTokens,
+    TokenInfo,
+)
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **AUTH_ARG_SPEC,
@@ -136,8 +130,8 @@ def describe(info: TokenInfo, with_secret: bool) -> dict[str, Any]:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    if YAML_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("PyYAML (python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
     reveal_kubeconfig(module.no_log_values, module.params["kubeconfig"])
     try:
         with KubeClient.from_kubeconfig(module.params["kubeconfig"], module.params["context"]) as client:

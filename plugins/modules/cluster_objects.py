@@ -25,7 +25,7 @@ description:
   - A CustomResourceDefinition may come before its own objects in the same list; those wait until
     the API serves their kind.
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 extends_documentation_fragment:
   - gardener.autonomous.kubernetes_auth
   - gardener.autonomous.attributes
@@ -213,9 +213,8 @@ diff:
 """
 
 import time
-import traceback
 from copy import deepcopy
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -224,22 +223,17 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args impo
     kubeconfig_credentials,
     string_leaves,
 )
-
-try:
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.objects import (
-        EnsureFailed,
-        Options,
-        Report,
-        diff,
-        ensure_objects,
-        secret_values,
-    )
-except ImportError:  # PyYAML missing on the target
-    YAML_IMPORT_ERROR: Optional[str] = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = None
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.objects import (
+    EnsureFailed,
+    Options,
+    Report,
+    diff,
+    ensure_objects,
+    secret_values,
+)
 
 
 def argument_spec() -> Dict[str, Any]:
@@ -278,8 +272,8 @@ def result_of(module: AnsibleModule, report: Report, started: float) -> Dict[str
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     narrow_masking(module)
-    if YAML_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("PyYAML (python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
     params = module.params
     options = Options(
         state=params["state"],

@@ -25,14 +25,15 @@ description:
     a new key) only when it is missing, its key does not match, its common name, organizations, usage or
     SANs differ from the spec, another CA signed it, or it expires within O(renew_before_days). RV(issued)
     says why. Certificates no longer in the spec are removed.
-  - CAs and certificates use ECDSA P-256 keys, the C(rsa) key is RSA 3072; private keys are unencrypted
-    PEM (C(EC PRIVATE KEY), C(RSA PRIVATE KEY)), so the files belong on the machines as root with mode C(0600).
+  - CAs and certificates use ECDSA P-256 keys, the C(rsa) and C(ssh) keys are RSA 3072; private keys are
+    unencrypted PEM (C(EC PRIVATE KEY), C(RSA PRIVATE KEY)) or, for C(ssh), unencrypted OpenSSH
+    (C(OPENSSH PRIVATE KEY)), so the files belong on the machines as root with mode C(0600).
   - Runs on the controller and writes nothing. Use it once per play (C(run_once)), then copy RV(contents) to
     every control-plane machine.
   - Reports C(changed) when a secret is created, re-issued or removed, or when a machine's file needs
     writing (it is missing, differs from the new state, or is not in the form O(encrypt) asks for).
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 requirements:
   - cryptography >= 42.0.0 and PyYAML on the controller.
 extends_documentation_fragment:
@@ -118,6 +119,9 @@ options:
       - Keys that are not certificates.
       - V(rsa) has data keys C(id_rsa) (PEM private key) and C(id_rsa.pub) (PEM public key, SubjectPublicKeyInfo),
         as used for the service-account key.
+      - V(ssh) has data keys C(id_rsa) (private key in OpenSSH format) and C(id_rsa.pub) (the public key as one
+        C(authorized_keys) line, C(ssh-rsa AAAA...)), as Gardener's secrets manager lays out the machines' SSH
+        key pair C(ssh-keypair). A stored key whose C(id_rsa) is PEM (as in a ShootState from Gardener) is kept.
       - V(aescbc) has data keys C(key) (a key name such as C(key1700000000)) and C(secret) (base64 of 32 random
         bytes), as used in an EncryptionConfiguration for encryption at rest.
       - V(static-token) has data key C(static_tokens.csv) (lines C(<token>,<user>,<user>), kube-apiserver's
@@ -135,7 +139,7 @@ options:
         description: The kind of key.
         type: str
         required: true
-        choices: [rsa, aescbc, static-token]
+        choices: [rsa, ssh, aescbc, static-token]
       users:
         description: The token users of a V(static-token) key (required there, not allowed elsewhere).
         type: list
@@ -227,6 +231,7 @@ EXAMPLES = r"""
             usage: peer
         keys:
           - {name: service-account-key, type: rsa}
+          - {name: ssh-keypair, type: ssh}
           - {name: kube-apiserver-etcd-encryption-key, type: aescbc}
           - {name: kube-apiserver-static-token, type: static-token, users: [health-check]}
       run_once: true
@@ -275,7 +280,7 @@ secrets:
   description:
     - Every secret of the new state by name (C(labels.name)), as a dict of data key to text, for example
       C(secrets['ca']['ca.crt']), C(secrets['kube-apiserver']['tls.key']),
-      C(secrets['kube-apiserver-static-token']['static_tokens.csv']).
+      C(secrets['kube-apiserver-static-token']['static_tokens.csv']), C(secrets['ssh-keypair']['id_rsa.pub']).
     - Secret. Holds every key of the cluster.
   returned: success
   type: dict
@@ -286,6 +291,9 @@ secrets:
     kube-apiserver-etcd-encryption-key:
       key: key1767225600
       secret: "<base64 of 32 bytes>"
+    ssh-keypair:
+      id_rsa: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEA...\n-----END OPENSSH PRIVATE KEY-----\n"
+      id_rsa.pub: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQ...\n"
 ca_cert_hash:
   description:
     - C(sha256:<hex>) of the SubjectPublicKeyInfo of the cluster CA (the authority named C(ca)), the form of

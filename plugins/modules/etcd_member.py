@@ -29,7 +29,7 @@ description:
     O(endpoints) in order. C(member add) and C(member remove) are retried for up to O(timeout) seconds
     while etcd reports a temporary condition (no leader; a member started less than five seconds ago).
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 requirements:
   - PyYAML on the target machine (Debian package C(python3-yaml)).
 extends_documentation_fragment:
@@ -200,7 +200,6 @@ members:
 
 import os
 import time
-import traceback
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -209,6 +208,11 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.client i
     EtcdClient,
     EtcdError,
     tls_context,
+)
+from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.manifest import (
+    HAS_YAML,
+    YAML_IMPORT_ERROR,
+    read_initial_flags,
 )
 from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.membership import (
     InitialFlags,
@@ -220,13 +224,6 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.membersh
     plan_membership,
     plan_removal,
 )
-
-try:
-    from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.manifest import read_initial_flags
-except ImportError:  # PyYAML missing on the target
-    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = None
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "name": {"type": "str", "required": True},
@@ -350,8 +347,8 @@ def main() -> None:
         required_if=[("state", "present", ("data_dir", "manifest_path"))],
         supports_check_mode=True,
     )
-    if YAML_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("PyYAML (python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
     params = module.params
     if params["timeout"] < 1:
         module.fail_json(msg=f"timeout must be at least 1 second, got {params['timeout']}")

@@ -15,7 +15,7 @@ description:
     (a list of C(ipBlock.cidr)). The CRD forbids spec changes once the object is being deleted.
   - The bootstrap cluster's extension controller does the work; without one the object never becomes ready.
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 extends_documentation_fragment:
   - gardener.autonomous.attributes
   - gardener.autonomous.attributes.ACTIONGROUP_KUBERNETES

@@ -14,7 +14,7 @@ description:
     C(providerConfig) and C(sshPublicKey) (base64).
   - The bootstrap cluster's extension controller does the work; without one the object never becomes ready.
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 extends_documentation_fragment:
   - gardener.autonomous.attributes
   - gardener.autonomous.attributes.ACTIONGROUP_KUBERNETES

@@ -17,7 +17,7 @@ description:
     is how the next steps reach the control-plane machine.
   - The bootstrap cluster's extension controller does the work; without one the object never becomes ready.
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 extends_documentation_fragment:
   - gardener.autonomous.attributes
   - gardener.autonomous.attributes.ACTIONGROUP_KUBERNETES

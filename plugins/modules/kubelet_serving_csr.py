@@ -24,7 +24,7 @@ description:
   - CSRs already approved or denied are never touched again. kube-controller-manager issues the certificate
     of an approved CSR.
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 extends_documentation_fragment:
   - gardener.autonomous.attributes
   - gardener.autonomous.attributes.ACTIONGROUP_KUBERNETES
@@ -130,23 +130,17 @@ already_approved:
   sample: [csr-4hd9s]
 """
 
-import traceback
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args import AUTH_ARG_SPEC, reveal_kubeconfig
-
-try:
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubelet_serving_csr import (
-        KubeletServingCsrApprover,
-    )
-except ImportError:  # PyYAML missing on the target
-    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = None
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubelet_serving_csr import (
+    KubeletServingCsrApprover,
+)
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **AUTH_ARG_SPEC,
@@ -160,8 +154,8 @@ ARGUMENT_SPEC: dict[str, Any] = {
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    if YAML_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("PyYAML (python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
     reveal_kubeconfig(module.no_log_values, module.params["kubeconfig"])
     params = module.params
     if params["wait"] < 0:

@@ -23,7 +23,7 @@ description:
     cluster; a Node that does not exist then counts as done.
   - With O(state=uncordoned), makes the node schedulable again.
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 extends_documentation_fragment:
   - gardener.autonomous.kubernetes_auth
   - gardener.autonomous.attributes
@@ -145,28 +145,22 @@ duration:
 """
 
 import time
-import traceback
 from copy import deepcopy
 from typing import Any, Dict, Optional
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args import AUTH_ARG_SPEC, reveal_kubeconfig
-
-try:
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.drain import (
-        Drainer,
-        DrainFailed,
-        DrainOptions,
-        DrainReport,
-        uncordon,
-    )
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-except ImportError:  # PyYAML missing on the target
-    YAML_IMPORT_ERROR: Optional[str] = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = None
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.drain import (
+    Drainer,
+    DrainFailed,
+    DrainOptions,
+    DrainReport,
+    uncordon,
+)
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
 
 
 def argument_spec() -> Dict[str, Any]:
@@ -201,8 +195,8 @@ def run(module: AnsibleModule) -> DrainReport:
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     reveal_kubeconfig(module.no_log_values, module.params["kubeconfig"])
-    if YAML_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("PyYAML (python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
     if module.params["delete_node"] and module.params["state"] != "drained":
         module.fail_json(msg="delete_node needs state=drained: a Node is only deleted once it is drained")
     started = time.monotonic()

@@ -53,7 +53,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 """
 
 EXAMPLES = r"""

@@ -19,9 +19,10 @@ description:
   - Validates the Shoot as a self-hosted shoot against its CloudProfile and Project (namespace C(garden), region,
     full C(major.minor.patch) Kubernetes version offered by the CloudProfile and at least 1.20, exactly one
     pool with C(controlPlane), machine types, images and zones, disjoint node, pod and service networks, the DNS
-    domain, the bindings and Secrets of managed infrastructure, no C(hibernation) and no C(seedName)).
-  - Checks the inventory's machines against the Shoot (control-plane count, worker pools and their maximum,
-    addresses inside the node network, unique addresses and node names, zones).
+    domain, the bindings and Secrets of managed infrastructure (C(spec.credentialsBindingName) or the deprecated
+    C(spec.secretBindingName), not both), no C(hibernation) and no C(seedName)).
+  - When O(machines) is given, checks the inventory's machines against the Shoot (control-plane count, worker
+    pools and their maximum, addresses inside the node network, unique addresses and node names, zones).
   - Returns the C(shoot) fact and sets it as a host fact; with C(run_once=true) Ansible sets it on every host of
     the play. Reports every problem at once, each naming the file (or inventory host), the field and the fix.
   - Never changes anything.
@@ -43,15 +44,26 @@ options:
         first pool without C(controlPlane), as C(gardenadm join) does.
       - C(zone) defaults to the pool's zone when the pool has exactly one, to the empty string when it
         has none; it is required when the pool spans several zones.
+      - Omitted or V(null) means that the machines are not known yet, as in medium touch (C(gardenadm bootstrap)),
+        which validates the manifests before any machine exists. Every check of the manifests runs, none of
+        the machines, and RV(shoot.machines) is empty.
     type: dict
-    required: true
+  require_managed_infrastructure:
+    description:
+      - Fail unless the Shoot has managed infrastructure (C(spec.credentialsBindingName) or
+        C(spec.secretBindingName) set), with the cloud credentials in a Secret (not a C(WorkloadIdentity)).
+        Medium touch needs it, as it creates the machines through the infrastructure extension.
+    type: bool
+    default: false
 notes:
   - The control-plane pool must have C(minimum) equal to C(maximum), and that number must be 1, 3 or 5. Upstream
     C(gardenadm) accepts only 1; this collection goes beyond it with highly available stacked etcd.
   - The C(spec.kubernetes.version) must name a patch release (V(1.20.2), not V(1.20)); C(gardenadm) does not run
     Gardener's admission plugins either, which would pick the patch release.
-  - When the directory holds a C(ShootState), the fact carries it, and with it the cluster's secrets. Set
-    C(no_log=true) on tasks that print the fact.
+  - The fact can carry secrets, the cluster's from a C(ShootState) in the directory (RV(shoot.shoot_state)) and
+    the cloud credentials of managed infrastructure (RV(shoot.credentials)). The module then censors the display
+    of its own result (failures stay readable, they never quote secrets); set C(no_log=true) on tasks that print
+    the fact.
 extends_documentation_fragment:
   - gardener.autonomous.attributes
   - gardener.autonomous.attributes.CONTROLLER
@@ -68,7 +80,7 @@ seealso:
     description: Gardener's own tool for self-hosted shoots, whose config directory this module reads.
     link: https://gardener.cloud/docs/gardener/concepts/gardenadm/
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 """
 
 EXAMPLES = r"""
@@ -80,6 +92,13 @@ EXAMPLES = r"""
       cp-1: {node_name: cp-1, ip: 10.250.0.11, role: control-plane}
       cp-2: {node_name: cp-2, ip: 10.250.0.12, role: control-plane}
       worker-0: {node_name: worker-0, ip: 10.250.0.20, role: worker, pool: worker, zone: local-a}
+  run_once: true
+  tags: [always]
+
+- name: Validate the manifests for medium touch, before any machine exists
+  gardener.autonomous.shoot_config:
+    path: "{{ inventory_dir }}/gardener"
+    require_managed_infrastructure: true
   run_once: true
   tags: [always]
 
@@ -211,13 +230,41 @@ shoot:
       returned: success
       type: bool
       sample: false
+    credentials:
+      description:
+        - The cloud credentials of managed infrastructure, the Secret the CredentialsBinding or SecretBinding
+          references; null for unmanaged infrastructure and for a CredentialsBinding that references a
+          C(WorkloadIdentity).
+        - Secret. Holds the cloud provider's credentials.
+      returned: success
+      type: dict
+      contains:
+        secret_name:
+          description: The Secret's C(metadata.name).
+          returned: success
+          type: str
+          sample: local
+        secret_namespace:
+          description: The Secret's C(metadata.namespace).
+          returned: success
+          type: str
+          sample: garden
+        data:
+          description: The Secret's C(data), values base64-encoded as there; C(stringData) entries are encoded and
+            take precedence, as the API server merges them.
+          returned: success
+          type: dict
+          sample: {kubeconfig: YXBpVmVyc2lvbjogdjEK...}
+      sample: null
     provider:
       description: C(spec.provider.type) and C(spec.region).
       returned: success
       type: dict
       sample: {type: local, region: local}
     machines:
-      description: The machines keyed by inventory hostname, with their pool and zone resolved.
+      description:
+        - The machines keyed by inventory hostname, with their pool and zone resolved.
+        - Empty when O(machines) is not given.
       returned: success
       type: dict
       sample:
@@ -233,6 +280,27 @@ shoot:
       returned: success
       type: str
       sample: null
+    cloud_profile:
+      description:
+        - The CloudProfile object as read, with C(metadata) reduced to C(name), C(labels) and C(annotations)
+          (without C(kubectl.kubernetes.io/last-applied-configuration)), as the C(Cluster) resource's
+          C(spec.cloudProfile) carries it.
+      returned: success
+      type: dict
+      sample:
+        apiVersion: core.gardener.cloud/v1beta1
+        kind: CloudProfile
+        metadata: {name: local}
+        spec: {type: local, regions: [{name: local, zones: [{name: local-a}]}]}
+    shoot_manifest:
+      description: The Shoot object as read, as the C(Cluster) resource's C(spec.shoot) carries it.
+      returned: success
+      type: dict
+      sample:
+        apiVersion: core.gardener.cloud/v1beta1
+        kind: Shoot
+        metadata: {name: root, namespace: garden}
+        spec: {provider: {type: local}, region: local}
 ansible_facts:
   description: The same dictionary as RV(shoot), as the host fact C(shoot).
   returned: success

@@ -29,7 +29,7 @@ description:
     asks for; a file that is not a readable ShootState is replaced.
   - The ShootState holds private keys. Keep O(dest) private and prefer O(encrypt=true).
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 requirements:
   - PyYAML on the controller.
 extends_documentation_fragment:

@@ -23,7 +23,7 @@ description:
     O(files) are removed after the manifest is written.
   - The manifest is compared as data, so a re-formatted or re-ordered manifest on disk is no change.
 author:
-  - gardener.autonomous contributors
+  - gardener.autonomous contributors (@gardener)
 requirements:
   - PyYAML on the target machine (Debian package C(python3-yaml)).
 extends_documentation_fragment:
@@ -178,7 +178,6 @@ waited:
   sample: 4.2
 """
 
-import traceback
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -193,21 +192,17 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._node.http_wai
     ssl_context,
     wait_for_ok,
 )
-
-try:
-    from ansible_collections.gardener.autonomous.plugins.module_utils._node.static_pod import (
-        Plan,
-        StaticPodError,
-        apply,
-        describe_desired,
-        describe_on_disk,
-        plan_absent,
-        plan_present,
-    )
-except ImportError:  # PyYAML missing on the target
-    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = None
+from ansible_collections.gardener.autonomous.plugins.module_utils._node.static_pod import (
+    HAS_YAML,
+    YAML_IMPORT_ERROR,
+    Plan,
+    StaticPodError,
+    apply,
+    describe_desired,
+    describe_on_disk,
+    plan_absent,
+    plan_present,
+)
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "name": {"type": "str", "required": True},
@@ -282,8 +277,8 @@ def main() -> None:
         required_if=[("state", "present", ("pod", "kubernetes_version"))],
         supports_check_mode=True,
     )
-    if YAML_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("PyYAML (python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
     keep_modes_visible(module)
     try:
         plan = build_plan(module)

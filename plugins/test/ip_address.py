@@ -9,6 +9,8 @@ version_added: 0.1.0
 description:
   - True when the value parses as an IPv4 or IPv6 address (no network prefix), without the C(netaddr)
     library that C(ansible.utils.ipaddr) needs.
+author:
+  - gardener.autonomous contributors (@gardener)
 options:
   _input:
     description: The value to test.

@@ -4,6 +4,11 @@
   ``server``, ``kubeconfig`` (dict), ``kubeconfig_path``, ``client``, ``ca_pem``, ``token``,
   ``new_client()`` and ``create_namespace()``. Missing binaries fail the tests, naming the script
   that builds them. The startup time is printed in the terminal summary.
+- ``bootstrap_apiserver_with_controllers`` (session): the same plus kube-controller-manager (namespace,
+  garbage collector and service account controllers), as a bootstrap cluster for tests that delete
+  namespaces or rely on garbage collection. A cluster of its own, started on first use: the controllers
+  cost ~3 s of startup and add ServiceAccounts and token Secrets to every namespace, which the other
+  tests need not see.
 - ``namespace``: a fresh namespace per test.
 - ``wire``: every HTTP request any client sends during the test (method, URL, headers, thread),
   as they go on the wire.
@@ -19,14 +24,24 @@ from dataclasses import dataclass, field
 import pytest
 from support.apiserver import BootstrapApiserver, SubstrateMissing, start_bootstrap_apiserver
 
-_STARTUP = pytest.StashKey[float]()
+_STARTUP = pytest.StashKey[dict[str, float]]()
 
 
 @pytest.fixture(scope="session")
 def bootstrap_apiserver(request: pytest.FixtureRequest) -> Iterator[BootstrapApiserver]:
+    yield from _started(request.config, "bootstrap apiserver ready (CRDs served)", controller_manager=False)
+
+
+@pytest.fixture(scope="session")
+def bootstrap_apiserver_with_controllers(request: pytest.FixtureRequest) -> Iterator[BootstrapApiserver]:
+    label = "bootstrap apiserver with kube-controller-manager ready (CRDs served, controllers running)"
+    yield from _started(request.config, label, controller_manager=True)
+
+
+def _started(config: pytest.Config, label: str, *, controller_manager: bool) -> Iterator[BootstrapApiserver]:
     try:
-        with start_bootstrap_apiserver() as api:
-            request.config.stash[_STARTUP] = api.startup_seconds
+        with start_bootstrap_apiserver(controller_manager=controller_manager) as api:
+            config.stash.setdefault(_STARTUP, {})[label] = api.startup_seconds
             yield api
     except SubstrateMissing as error:
         pytest.fail(f"the bootstrap cluster cannot start: {error}", pytrace=False)
@@ -66,5 +81,5 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> list[SentRequest]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    if _STARTUP in config.stash:
-        terminalreporter.write_line(f"bootstrap apiserver ready (CRDs served) in {config.stash[_STARTUP]:.1f}s")
+    for label, seconds in config.stash.get(_STARTUP, {}).items():
+        terminalreporter.write_line(f"{label} in {seconds:.1f}s")

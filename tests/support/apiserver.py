@@ -1,15 +1,17 @@
 """A real bootstrap cluster: etcd 3.4 and kube-apiserver v1.20.2 on 127.0.0.1, with Gardener's
-extension and machine CRDs installed. Tests and hack/bootstrap-cluster.py share this engine.
+extension and machine CRDs installed, and optionally kube-controller-manager v1.20.2 (the namespace,
+garbage collector and service account controllers: deleted namespaces go away, owned objects are
+collected). Tests and hack/bootstrap-cluster.py share this engine.
 
     with start_bootstrap_apiserver() as api:   # tests: everything in a temporary directory
         api.client.apply({...})            # a ready KubeClient (admin client certificate)
         KubeClient.from_kubeconfig(api.kubeconfig_path)
 
-    api = bring_up(directory, CRDS_DIR, port=6643, detached=True)   # a cluster that outlives its starter
+    api = bring_up(directory, CRDS_DIR, port=6643, detached=True, controller_manager=True)   # outlives its starter
 
 bring_up keeps every file in the directory it is given (certificates, etcd data, logs) and stops what
 it started when it fails; start_bootstrap_apiserver removes its temporary directory at the end and
-stops both processes. The binaries come from the cache that hack/build-kubernetes.sh and
+stops every process it started. The binaries come from the cache that hack/build-kubernetes.sh and
 hack/build-bundle.sh fill; when they are missing, SubstrateMissing says which script to run. The CRDs
 are read from ../shared/gardener-crds at every start and sanitized for a v1.20 API
 (test-substrate.md section 7), never copied into the repository.
@@ -59,6 +61,10 @@ CACHE_DIR = Path(
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gardener-autonomous"
 )
 STARTUP_TIMEOUT = 60.0
+# Only what a bootstrap cluster needs: namespace deletion, garbage collection and the credentials the
+# controllers run with (--use-service-account-credentials). Neither CSR signing nor approval: tests of the
+# collection's own CSR handling must not race a controller.
+CONTROLLERS = ("namespace", "garbagecollector", "serviceaccount-token", "serviceaccount")
 TEST_VALIDITY = datetime.timedelta(days=1)
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
 
@@ -68,7 +74,7 @@ class SubstrateMissing(RuntimeError):
 
 
 class StartupFailed(RuntimeError):
-    """etcd or kube-apiserver did not come up; the message ends with the tail of their logs."""
+    """A process did not come up; the message ends with the tail of the logs."""
 
 
 @dataclass
@@ -82,16 +88,16 @@ class BootstrapApiserver:
     ca_pem: str  # the CA of the serving certificate (and of client certificates)
     pki: Pki  # issues further client certificates the API server trusts (e.g. a node's)
     token: str  # static bearer token of a system:masters user (--token-auth-file)
-    startup_seconds: float  # from start to CRDs served
-    processes: list[subprocess.Popen]  # etcd, kube-apiserver
+    startup_seconds: float  # from start to CRDs served (and the controllers running, with kube-controller-manager)
+    processes: list[subprocess.Popen]  # etcd, kube-apiserver[, kube-controller-manager]
     crd_kinds: dict[str, list[str]] = field(default_factory=dict)  # apiVersion -> kinds installed
 
     def new_client(self) -> KubeClient:
         return KubeClient.from_kubeconfig(self.kubeconfig)
 
     def create_namespace(self, prefix: str = "test") -> str:
-        """A namespace with a unique name. Never deleted: without kube-controller-manager a deleted
-        namespace stays Terminating, and the whole cluster goes away at the end anyway."""
+        """A namespace with a unique name. Never deleted: without kube-controller-manager (the default) a
+        deleted namespace stays Terminating, and the whole cluster goes away at the end anyway."""
         name = f"{prefix}-{uuid.uuid4().hex[:8]}"
         self.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         return name
@@ -105,21 +111,24 @@ def binaries() -> dict[str, Path]:
     found = {
         "kube-apiserver": (kubernetes_bin / "kube-apiserver", "hack/build-kubernetes.sh"),
         "etcd": (bundle_bin / "etcd" if bundle_bin else bundle_dir_file, "hack/build-bundle.sh"),
+        "kube-controller-manager": (kubernetes_bin / "kube-controller-manager", "hack/build-kubernetes.sh"),
     }
     for name, (path, script) in found.items():
         if not (path.is_file() and os.access(path, os.X_OK)):
             raise SubstrateMissing(f"{name} is missing (looked for {path}): run {script} first")
-    return {name: path for name, (path, _) in found.items()}
+    return {name: path for name, (path, _script) in found.items()}
 
 
 @contextmanager
-def start_bootstrap_apiserver(crds_dir: Path = CRDS_DIR) -> Iterator[BootstrapApiserver]:
+def start_bootstrap_apiserver(
+    crds_dir: Path = CRDS_DIR, *, controller_manager: bool = False
+) -> Iterator[BootstrapApiserver]:
     # tmpfs when there is one: etcd fsyncs every write.
     memory = "/dev/shm" if Path("/dev/shm").is_dir() else None
     workdir = Path(tempfile.mkdtemp(prefix="bootstrap-apiserver-", dir=memory))
     api: Optional[BootstrapApiserver] = None
     try:
-        api = bring_up(workdir, crds_dir, port=free_port())
+        api = bring_up(workdir, crds_dir, port=free_port(), controller_manager=controller_manager)
         yield api
     finally:
         if api is not None:
@@ -136,12 +145,16 @@ def bring_up(
     port: int,
     detached: bool = False,
     validity: datetime.timedelta = TEST_VALIDITY,
+    controller_manager: bool = False,
 ) -> BootstrapApiserver:
     """Starts etcd and kube-apiserver (on 127.0.0.1:``port``) with their files in ``directory``, waits
     until the CRDs are served and writes the admin kubeconfig (0600) to ``directory/admin.kubeconfig``.
 
-    ``detached`` processes run in their own session, so that they outlive the caller; certificates are
-    valid for ``validity``. Whatever was started is stopped again when this fails.
+    With ``controller_manager``, kube-controller-manager (``CONTROLLERS`` only) starts once the CRDs are
+    served, so that its garbage collector knows them from the start; it is ready when its service account
+    controller has created the ServiceAccount ``default/default``. ``detached`` processes run in their own
+    session, so that they outlive the caller; certificates are valid for ``validity``. Whatever was started
+    is stopped again when this fails.
     """
     started = time.monotonic()
     paths = binaries()
@@ -163,6 +176,11 @@ def bring_up(
         kubeconfig_path.write_text(yaml.safe_dump(kubeconfig))
         client = KubeClient.from_kubeconfig(kubeconfig)
         crd_kinds = _install_crds(client, crds)
+        if controller_manager:
+            processes.append(
+                _start_controller_manager(paths["kube-controller-manager"], directory, pki, server, detached=detached)
+            )
+            _wait_controllers_running(client, processes, directory)
     except BaseException:
         if client is not None:
             client.close()
@@ -323,6 +341,44 @@ def _start_apiserver(
     return _spawn(args, workdir / "kube-apiserver.log", detached)
 
 
+def _start_controller_manager(
+    binary: Path, workdir: Path, pki: Pki, server: str, *, detached: bool
+) -> subprocess.Popen:
+    cert, key = pki.issue("kube-controller-manager", "system:kube-controller-manager")  # RBAC's built-in user
+    # Served with a certificate of the test CA rather than a self-signed one it would generate on every start.
+    serving_cert, serving_key = pki.issue("kube-controller-manager-server", "kube-controller-manager", serving=True)
+    kubeconfig = workdir / "kube-controller-manager.kubeconfig"
+    kubeconfig.touch(mode=0o600)
+    kubeconfig.write_text(yaml.safe_dump(_file_kubeconfig(server, pki.ca_file, cert, key)))
+    args = [
+        str(binary),
+        f"--kubeconfig={kubeconfig}",
+        "--port=0",  # 1.20 still opens an insecure port by default
+        "--bind-address=127.0.0.1",
+        f"--secure-port={free_port()}",
+        f"--tls-cert-file={serving_cert}",
+        f"--tls-private-key-file={serving_key}",
+        f"--controllers={','.join(CONTROLLERS)}",
+        "--leader-elect=false",
+        "--use-service-account-credentials=true",
+        f"--service-account-private-key-file={pki.service_account_key_file}",
+        f"--root-ca-file={pki.ca_file}",
+        "--profiling=false",
+    ]
+    return _spawn(args, workdir / "kube-controller-manager.log", detached)
+
+
+def _file_kubeconfig(server: str, ca_file: Path, cert: Path, key: Path) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "bootstrap",
+        "clusters": [{"name": "bootstrap", "cluster": {"server": server, "certificate-authority": str(ca_file)}}],
+        "users": [{"name": "user", "user": {"client-certificate": str(cert), "client-key": str(key)}}],
+        "contexts": [{"name": "bootstrap", "context": {"cluster": "bootstrap", "user": "user"}}],
+    }
+
+
 def _spawn(args: list[str], log: Path, detached: bool) -> subprocess.Popen:
     with log.open("wb") as output:
         return subprocess.Popen(
@@ -349,9 +405,7 @@ def _wait_ready(server: str, pki: Pki, processes: list[subprocess.Popen], workdi
     deadline = time.monotonic() + STARTUP_TIMEOUT
     answer = "no answer"
     while time.monotonic() < deadline:
-        for process in processes:
-            if process.poll() is not None:
-                raise StartupFailed(f"{Path(process.args[0]).name} exited with {process.returncode}" + _logs(workdir))
+        _check_running(processes, workdir)
         connection = http.client.HTTPSConnection("127.0.0.1", port, context=tls, timeout=5)
         try:
             connection.request("GET", "/readyz")
@@ -365,6 +419,25 @@ def _wait_ready(server: str, pki: Pki, processes: list[subprocess.Popen], workdi
             connection.close()
         time.sleep(0.1)
     raise StartupFailed(f"{server}/readyz not ok after {STARTUP_TIMEOUT}s: {answer}" + _logs(workdir))
+
+
+def _wait_controllers_running(client: KubeClient, processes: list[subprocess.Popen], workdir: Path) -> None:
+    """Polls for ServiceAccount default/default: the controllers run, with their own credentials."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        _check_running(processes, workdir)
+        if client.get("v1", "ServiceAccount", "default", "default") is not None:
+            return
+        time.sleep(0.1)
+    raise StartupFailed(
+        f"kube-controller-manager created no ServiceAccount default/default in {STARTUP_TIMEOUT}s" + _logs(workdir)
+    )
+
+
+def _check_running(processes: list[subprocess.Popen], workdir: Path) -> None:
+    for process in processes:
+        if process.poll() is not None:
+            raise StartupFailed(f"{Path(process.args[0]).name} exited with {process.returncode}" + _logs(workdir))
 
 
 def _logs(workdir: Path) -> str:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 SIGNER = "kubernetes.io/kubelet-serving"
-SERVING_USAGES = ["digital signature", "server auth"]  # what kubelet asks for with an ECDSA key
+SERVING_USAGES = ("digital signature", "server auth")  # what kubelet asks for with an ECDSA key
 _KEY = ec.generate_private_key(ec.SECP256R1())  # one key for all: generating is what takes time
 
 

@@ -50,7 +50,7 @@ class TcpProxy:
     def _accept_loop(self) -> None:
         while True:
             try:
-                downstream, _ = self._listener.accept()
+                downstream, _address = self._listener.accept()
             except OSError:
                 return  # listener closed
             try:

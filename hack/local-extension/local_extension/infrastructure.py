@@ -1,9 +1,10 @@
-"""Infrastructure: the site's networks, the firewall rule and the API load balancer.
+"""Infrastructure: the site's networks, the firewall rules and the API load balancer.
 
 - ``<site>-front``: the bastions' and the load balancer's network, published on 127.0.0.1 only;
 - ``<site>-nodes``: internal, with the Shoot's ``spec.networking.nodes`` subnet (gateway .1), for the
   machines; the host's own traffic to it is rejected (``iptables -I OUTPUT -o br-<id> -j REJECT``), so
-  only bastions reach the machines, as on a real site;
+  only bastions reach the machines, as on a real site, and traffic between pod networks may cross it
+  (``DOCKER-USER -i br-<id> -o br-<id> -j ACCEPT``);
 - ``<site>-api``: haproxy on both networks, ``api.<domain>`` at .3 on the machine network, published on
   127.0.0.1:<api port>.
 
@@ -40,7 +41,7 @@ class InfrastructureActuator:
         with self.site.lock:
             front = self._network(f"{self.site.config.name}-front", owner, FRONT)
             nodes = self._network(f"{self.site.config.name}-nodes", owner, NODES, subnet=nodes_cidr)
-            self.site.ensure_reject_rule(nodes, owner)
+            self.site.ensure_firewall_rules(nodes, owner)
             balancer = self._load_balancer(owner, front, nodes, f"api.{cluster.dns_domain}")
         return {
             "nodesCIDR": nodes_cidr,
@@ -117,5 +118,5 @@ class InfrastructureActuator:
                 "ERR_CLEANUP_CLUSTER_RESOURCES",
             )
         if network.attrs.get("Internal"):
-            self.site.remove_reject_rule(network)
+            self.site.remove_firewall_rules(network)
         self.site.remove_network(network)

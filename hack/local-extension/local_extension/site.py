@@ -179,25 +179,32 @@ class Site:
     ) -> None:
         network.connect(container, ipv4_address=address, aliases=aliases)
 
-    # The host's own traffic to the machine network
+    # Firewall rules of the machine network (the same two hack/local-site.yml adds)
 
-    def reject_rule(self, network: Network) -> list[str]:
-        return ["OUTPUT", "-o", f"br-{network.id[:12]}", "-j", "REJECT"]
+    def firewall_rules(self, network: Network) -> list[list[str]]:
+        bridge = f"br-{network.id[:12]}"
+        return [
+            # The host reaches the machines only through a bastion.
+            ["OUTPUT", "-o", bridge, "-j", "REJECT"],
+            # Docker drops traffic on an internal network from or to addresses outside its subnet; pod
+            # networks are routed between the machines over exactly that bridge.
+            ["DOCKER-USER", "-i", bridge, "-o", bridge, "-j", "ACCEPT"],
+        ]
 
-    def ensure_reject_rule(self, network: Network, owner: Owner) -> None:
-        rule = self.reject_rule(network)
-        self.ledger.record_rule(rule, str(owner))
-        if subprocess.run(["iptables", "-C", *rule], capture_output=True, check=False).returncode == 0:
-            return
-        inserted = subprocess.run(["iptables", "-I", *rule], capture_output=True, text=True, check=False)
-        if inserted.returncode != 0:
-            raise ReconcileError(f"iptables -I {' '.join(rule)} failed: {inserted.stderr.strip()}")
+    def ensure_firewall_rules(self, network: Network, owner: Owner) -> None:
+        for rule in self.firewall_rules(network):
+            self.ledger.record_rule(rule, str(owner))
+            if subprocess.run(["iptables", "-C", *rule], capture_output=True, check=False).returncode == 0:
+                continue
+            inserted = subprocess.run(["iptables", "-I", *rule], capture_output=True, text=True, check=False)
+            if inserted.returncode != 0:
+                raise ReconcileError(f"iptables -I {' '.join(rule)} failed: {inserted.stderr.strip()}")
 
-    def remove_reject_rule(self, network: Network) -> None:
-        rule = self.reject_rule(network)
-        if not remove_rule(rule):
-            raise ReconcileError(f"iptables -D {' '.join(rule)} failed")
-        self.ledger.forget_rule(rule)
+    def remove_firewall_rules(self, network: Network) -> None:
+        for rule in self.firewall_rules(network):
+            if not remove_rule(rule):
+                raise ReconcileError(f"iptables -D {' '.join(rule)} failed")
+            self.ledger.forget_rule(rule)
 
     # Addresses and ports (call with ``lock`` held until the container that takes one is started)
 

@@ -6,10 +6,18 @@
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import yaml
+try:
+    import yaml
+except ImportError:  # the etcd_member module checks HAS_YAML and fails with missing_required_lib
+    HAS_YAML = False
+    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.membership import STATES, InitialFlags
 

@@ -6,7 +6,6 @@ Unlike most module utils this one imports Ansible (AnsibleModule)."""
 
 from __future__ import annotations
 
-import traceback
 from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -14,20 +13,15 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.gardener.autonomous.plugins.module_utils._gardener.extension_args import (
     extension_argument_spec,
 )
+from ansible_collections.gardener.autonomous.plugins.module_utils._gardener.extension_objects import (
+    ExtensionFailed,
+    Request,
+    run,
+)
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args import reveal_kubeconfig
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-
-try:
-    from ansible_collections.gardener.autonomous.plugins.module_utils._gardener.extension_objects import (
-        ExtensionFailed,
-        Request,
-        run,
-    )
-    from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
-except ImportError:  # PyYAML missing where the module runs
-    YAML_IMPORT_ERROR = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = ""
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
 
 
 def run_extension_module(kind: str, wait_timeout: int) -> None:
@@ -37,8 +31,8 @@ def run_extension_module(kind: str, wait_timeout: int) -> None:
         required_if=[("state", "present", ("spec",))],
         supports_check_mode=True,
     )
-    if YAML_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("PyYAML (python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
     params = module.params
     reveal_kubeconfig(module.no_log_values, params["kubeconfig"])
     request = Request(

@@ -6,8 +6,9 @@
 Public API:
 
 - ``read_manifests(path) -> Manifests``: every object of the directory with the file it came from.
-- ``compile_shoot_fact(manifests, machines) -> dict``: validates the Shoot, its CloudProfile, Project,
-  bindings and the inventory's machines, and returns the ``shoot`` fact of docs/design.md section 4.
+- ``compile_shoot_fact(manifests, machines=None, *, require_managed_infrastructure=False) -> dict``:
+  validates the Shoot, its CloudProfile, Project, bindings and, when known, the inventory's machines, and
+  returns the ``shoot`` fact of docs/design.md section 4.
 - ``ManifestError``: raised by both with every problem found; each names the file (or inventory host),
   the field and the fix.
 
@@ -16,20 +17,27 @@ Controller side: uses PyYAML, never imports Ansible.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import copy
 import ipaddress
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+import traceback
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
-
-import yaml
+from functools import lru_cache
+from typing import Any, Callable, Union
 
 try:
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # libyaml is optional; the pure-Python loader parses the same
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+    import yaml
+except ImportError:  # never on the controller (ansible-core requires PyYAML); module_utils must import without it
+    HAS_YAML = False
+    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
@@ -67,6 +75,7 @@ _CLUSTER_SCOPED = frozenset(
 _EXACTLY_ONE = ("Shoot", "CloudProfile", "Project")
 _AT_MOST_ONE = ("ShootState", "SecretBinding", "CredentialsBinding")
 _MACHINE_KEYS = ("node_name", "ip", "role", "pool", "zone")
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 _DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DNS1123_SUBDOMAIN = re.compile(rf"{_DNS1123_LABEL}(\.{_DNS1123_LABEL})*")
@@ -82,14 +91,20 @@ class ManifestError(Exception):
         super().__init__(f"{len(problems)} problem(s) in the Gardener manifests or the machines:\n{listing}")
 
 
-class _ManifestLoader(_SafeLoader):
-    """Safe YAML that keeps timestamps as strings, as Kubernetes does, so that the fact stays plain data."""
+@lru_cache
+def _manifest_loader() -> type[yaml.SafeLoader]:
+    """Safe YAML that keeps timestamps as strings, as Kubernetes does, so that the fact stays plain data.
+    libyaml's loader when PyYAML has it; the pure-Python loader parses the same."""
+    safe_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+    class ManifestLoader(safe_loader):  # type: ignore[misc,valid-type]
+        pass
 
-_ManifestLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
-}
+    ManifestLoader.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in safe_loader.yaml_implicit_resolvers.items()
+    }
+    return ManifestLoader
 
 
 @dataclass(frozen=True)
@@ -199,7 +214,7 @@ def _documents(file: str, problems: list[str]) -> list[tuple[int, Any]]:
         if file.endswith(".json"):
             documents = [json.loads(text)] if text.strip() else []
         else:
-            documents = list(yaml.load_all(text, Loader=_ManifestLoader))
+            documents = list(yaml.load_all(text, Loader=_manifest_loader()))
     except json.JSONDecodeError as error:
         problems.append(f"{file}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); fix it")
         return []
@@ -745,33 +760,119 @@ def _check_project(project: _Fields, shoot: ManifestObject) -> None:
         )
 
 
-def _managed_infrastructure(manifests: Manifests, shoot: _Fields) -> bool:
+@dataclass(frozen=True)
+class _Infrastructure:
+    managed: bool  # the Shoot names a CredentialsBinding or SecretBinding
+    credentials: ManifestObject | None  # the Secret with the cloud credentials the binding references, when found
+
+
+def _infrastructure(manifests: Manifests, shoot: _Fields, *, required: bool) -> _Infrastructure:
     credentials_binding = shoot.optional_string("spec.credentialsBindingName")
     secret_binding = shoot.optional_string("spec.secretBindingName")
+    if credentials_binding is not None and secret_binding is not None:
+        shoot.problem(
+            "spec.secretBindingName",
+            "is incompatible with spec.credentialsBindingName; remove it (SecretBindings are deprecated)",
+        )
+    credentials = None
     if credentials_binding is not None:
         key = "spec.credentialsBindingName"
         binding = _referenced(manifests, shoot, key, "CredentialsBinding", credentials_binding)
         if binding is not None:
-            _check_credentials_ref(manifests, _Fields.of(binding, shoot.problems))
+            credentials = _credentials_ref(manifests, _Fields.of(binding, shoot.problems), required=required)
     if secret_binding is not None:
         binding = _referenced(manifests, shoot, "spec.secretBindingName", "SecretBinding", secret_binding)
         if binding is not None:
-            fields = _Fields.of(binding, shoot.problems)
-            secret = fields.string("secretRef.name", "name the Secret with the cloud credentials")
-            namespace = fields.optional_string("secretRef.namespace") or binding.namespace
-            if secret is not None:
-                _referenced(manifests, fields, "secretRef", "Secret", secret, namespace=namespace)
-    return credentials_binding is not None or secret_binding is not None
+            credentials = _secret_ref(manifests, _Fields.of(binding, shoot.problems))
+    managed = credentials_binding is not None or secret_binding is not None
+    if required and not managed:
+        shoot.problem(
+            "spec.credentialsBindingName",
+            "missing, and so is spec.secretBindingName: the Shoot has no managed infrastructure, but medium touch "
+            "(gardenadm bootstrap) creates the machines through it; set spec.credentialsBindingName and add the "
+            f"CredentialsBinding and its Secret to {manifests.directory}",
+        )
+    return _Infrastructure(managed, credentials)
 
 
-def _check_credentials_ref(manifests: Manifests, binding: _Fields) -> None:
+def _credentials_ref(manifests: Manifests, binding: _Fields, *, required: bool) -> ManifestObject | None:
+    """The Secret a CredentialsBinding references; None for a WorkloadIdentity or when it is missing."""
     kind = binding.string("credentialsRef.kind", "set it to Secret or WorkloadIdentity")
     name = binding.string("credentialsRef.name", "name the Secret or WorkloadIdentity with the credentials")
     namespace = binding.optional_string("credentialsRef.namespace") or binding.obj.namespace
     if kind is not None and kind not in ("Secret", "WorkloadIdentity"):
         binding.problem("credentialsRef.kind", f"{kind!r} is not supported; use Secret or WorkloadIdentity")
-    elif kind is not None and name is not None:
-        _referenced(manifests, binding, "credentialsRef", kind, name, namespace=namespace)
+        return None
+    if kind is None or name is None:
+        return None
+    referenced = _referenced(manifests, binding, "credentialsRef", kind, name, namespace=namespace)
+    if kind == "Secret":
+        return referenced
+    if required:
+        binding.problem(
+            "credentialsRef.kind",
+            "WorkloadIdentity: medium touch hands the infrastructure extension the cloud credentials as a Secret "
+            "and cannot issue workload identity tokens; reference a Secret with the credentials",
+        )
+    return None
+
+
+def _secret_ref(manifests: Manifests, binding: _Fields) -> ManifestObject | None:
+    """The Secret a SecretBinding references, when it is there."""
+    name = binding.string("secretRef.name", "name the Secret with the cloud credentials")
+    namespace = binding.optional_string("secretRef.namespace") or binding.obj.namespace
+    if name is None:
+        return None
+    return _referenced(manifests, binding, "secretRef", "Secret", name, namespace=namespace)
+
+
+def _credentials_fact(secret: ManifestObject | None, problems: list[str]) -> dict[str, Any] | None:
+    if secret is None:
+        return None
+    data = _secret_data(_Fields.of(secret, problems))
+    return {"secret_name": secret.name, "secret_namespace": secret.namespace, "data": data}
+
+
+def _secret_data(secret: _Fields) -> dict[str, str]:
+    """``data`` with ``stringData`` base64-encoded over it, as the API server merges them. Problems never quote
+    a value: they are credentials."""
+    data: dict[str, str] = {}
+    for field, encode in (("data", False), ("stringData", True)):
+        values = secret.raw(field)
+        if values is None:
+            continue
+        if not isinstance(values, Mapping):
+            secret.problem(field, "must map keys to string values; fix it")
+            continue
+        for key, value in values.items():
+            if not isinstance(value, str):
+                secret.problem(f"{field}.{key}", "must be a string; quote it")
+            elif encode:
+                data[str(key)] = base64.b64encode(value.encode()).decode()
+            elif not _is_base64(value):
+                secret.problem(f"{field}.{key}", "is not base64; encode the value, or give it in stringData instead")
+            else:
+                data[str(key)] = value
+    return data
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode("".join(text.split()), validate=True)  # line breaks are allowed, as in kubectl's output
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _without_metadata_noise(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The object with its metadata reduced to name, labels and annotations (without kubectl's last-applied copy),
+    as it is written into other objects: what the API server or kubectl added says nothing about it."""
+    metadata = body.get("metadata") or {}
+    annotations = metadata.get("annotations")
+    if isinstance(annotations, Mapping):
+        annotations = {key: value for key, value in annotations.items() if key != _LAST_APPLIED}
+    kept = {"name": metadata.get("name"), "labels": metadata.get("labels"), "annotations": annotations}
+    return copy.deepcopy({**body, "metadata": {key: value for key, value in kept.items() if value}})
 
 
 def _referenced(
@@ -807,7 +908,7 @@ def _listing(items: Any) -> str:
 
 # --- the machines ----------------------------------------------------------------------------------------------------
 
-_Report = Callable[[str, str], None]
+_Report = Callable[[str, str], None]  # typing's: collections.abc.Callable is not subscriptable on Python 3.8
 
 
 @dataclass(frozen=True)
@@ -991,8 +1092,15 @@ def _check_worker_counts(machines: list[_Machine], site: _Site, problems: list[s
 # --- the fact --------------------------------------------------------------------------------------------------------
 
 
-def compile_shoot_fact(manifests: Manifests, machines: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate the manifests with the site's machines and return the ``shoot`` fact (design.md section 4)."""
+def compile_shoot_fact(
+    manifests: Manifests, machines: Mapping[str, Any] | None = None, *, require_managed_infrastructure: bool = False
+) -> dict[str, Any]:
+    """Validate the manifests with the site's machines and return the ``shoot`` fact (design.md section 4).
+
+    ``machines`` None means they are not known yet (medium touch creates them later): the manifests are checked
+    as always, the machines not at all, and the fact's ``machines`` is empty. ``require_managed_infrastructure``
+    makes a Shoot without a binding, or whose credentials are not a Secret, a problem.
+    """
     problems: list[str] = []
     shoot_obj, project_obj = manifests.shoot, manifests.project
     shoot = _Fields.of(shoot_obj, problems)
@@ -1007,7 +1115,8 @@ def compile_shoot_fact(manifests: Manifests, machines: Mapping[str, Any]) -> dic
     networking_type = shoot.string("spec.networking.type", "name the networking extension (CNI) type")
     networks = _networks(shoot)
     dns_domain = _dns_domain(shoot)
-    managed_infrastructure = _managed_infrastructure(manifests, shoot)
+    infrastructure = _infrastructure(manifests, shoot, required=require_managed_infrastructure)
+    credentials = _credentials_fact(infrastructure.credentials, problems)
     shoot_state = _shoot_state(manifests, shoot_obj, problems)
 
     pools = _read_pools(shoot)
@@ -1018,7 +1127,8 @@ def compile_shoot_fact(manifests: Manifests, machines: Mapping[str, Any]) -> dic
         _check_control_plane_size(control_plane, shoot)
         _check_system_component_zones(pools, control_plane, shoot)
     site = _Site(shoot_obj, pools, control_plane, networks.get("nodes"))
-    resolved_machines = _resolve_machines(machines, site, problems)
+    # None: not known yet; medium touch validates the manifests before it creates the machines.
+    resolved_machines = {} if machines is None else _resolve_machines(machines, site, problems)
     uid = shoot.optional_string("status.uid")
 
     if problems or control_plane is None:  # no control-plane pool always comes with a problem
@@ -1040,9 +1150,12 @@ def compile_shoot_fact(manifests: Manifests, machines: Mapping[str, Any]) -> dic
         "dns_service_ip": str(services.network_address + 10),
         "control_plane_pool": control_plane.fact(),
         "worker_pools": [pool.fact() for pool in pools if not pool.control_plane],
-        "managed_infrastructure": managed_infrastructure,
+        "managed_infrastructure": infrastructure.managed,
+        "credentials": credentials,
         "provider": {"type": provider_type, "region": region},
         "machines": resolved_machines,
         "shoot_state": shoot_state,
         "uid": uid,
+        "cloud_profile": _without_metadata_noise(manifests.cloud_profile.body),
+        "shoot_manifest": copy.deepcopy(dict(shoot_obj.body)),
     }

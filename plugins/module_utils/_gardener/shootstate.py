@@ -18,10 +18,21 @@ import binascii
 import copy
 import gzip
 import json
+import traceback
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
-import yaml
+try:
+    import yaml
+except ImportError:  # never on the controller (ansible-core requires PyYAML); module_utils must import without it
+    HAS_YAML = False
+    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
+    # libyaml when PyYAML has it: the pure-Python parser and emitter are much slower.
+    _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._gardener.extensions import TIMESTAMP_ANNOTATION
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient, KubeObject
@@ -60,8 +71,6 @@ SYSTEM_METADATA = (
     "deletionGracePeriodSeconds",
     "managedFields",
 )
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ShootStateError(Exception):

@@ -150,7 +150,7 @@ def token_id_of(token_id: Optional[str] = None, token: Optional[str] = None, nam
 
 def generate_token() -> str:
     def random_part(length: int) -> str:
-        return "".join(secrets.choice(CHARSET) for _ in range(length))
+        return "".join(secrets.choice(CHARSET) for _position in range(length))
 
     return f"{random_part(ID_LENGTH)}.{random_part(SECRET_LENGTH)}"
 

@@ -198,7 +198,7 @@ class KubeClient:
         return self._request("GET", self.object_path(api_version, kind, namespace=namespace), query=query)
 
     def create(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> KubeObject:
-        api_version, kind, _, namespace = _identity(obj, name_required=False)
+        api_version, kind, _optional_name, namespace = _identity(obj, name_required=False)
         if self.resource_for(api_version, kind).namespaced and not namespace:
             raise KubeError(f"{kind} {_name(obj)} is namespaced: metadata.namespace is required")
         path = self.object_path(api_version, kind, namespace=namespace)
@@ -385,7 +385,7 @@ class KubeClient:
         return self._connection
 
     def _new_connection(self, timeout: float) -> _HTTPSConnection:
-        host, port, _ = self._address
+        host, port, _base_path = self._address
         server_hostname = self.config.tls_server_name or host
         return _HTTPSConnection(host, port, tls=self._tls, server_hostname=server_hostname, timeout=timeout)
 

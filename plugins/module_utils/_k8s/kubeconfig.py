@@ -10,11 +10,19 @@ import binascii
 import collections.abc
 import os
 import re
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 from urllib.parse import urlsplit
 
-import yaml
+try:
+    import yaml
+except ImportError:  # the modules check HAS_YAML and fail with missing_required_lib before any client exists
+    HAS_YAML = False
+    YAML_IMPORT_ERROR: Optional[str] = traceback.format_exc()
+else:
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeconfigError
 

@@ -266,7 +266,7 @@ class KubeletServingCsrApprover:
     def _write_condition(self, api_version: str, csr: KubeObject, condition: KubeObject) -> Optional[str]:
         """Adds the condition through the approval subresource, guarded by the resourceVersion so that a
         decision someone else made meanwhile is never overwritten; returns that decision, if any."""
-        for _ in range(CONFLICT_ATTEMPTS):
+        for _attempt in range(CONFLICT_ATTEMPTS):
             patch = {
                 "metadata": {"resourceVersion": csr["metadata"]["resourceVersion"]},
                 "status": {"conditions": [*((csr.get("status") or {}).get("conditions") or []), condition]},

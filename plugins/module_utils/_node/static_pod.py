@@ -19,11 +19,20 @@ import hashlib
 import json
 import os
 import re
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-import yaml
+try:
+    import yaml
+except ImportError:  # the static_pod module checks HAS_YAML and fails with missing_required_lib
+    HAS_YAML = False
+    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._node import files as fs
 
@@ -176,21 +185,31 @@ def _add_host_path_volumes(spec: dict[str, Any], name: str, volume_names: list[s
     )
 
 
-class _ManifestDumper(yaml.SafeDumper):
-    """Block style; multi-line strings (scripts, configs) as literal blocks."""
+@lru_cache
+def _manifest_dumper() -> type[yaml.SafeDumper]:
+    """Block style; multi-line strings (scripts, configs) as literal blocks. Built on first use, so that this
+    module imports without PyYAML."""
+
+    class ManifestDumper(yaml.SafeDumper):
+        pass
+
+    ManifestDumper.add_representer(str, _represent_string)
+    return ManifestDumper
 
 
 def _represent_string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
 
 
-_ManifestDumper.add_representer(str, _represent_string)
-
-
 def dump(manifest: Mapping[str, Any]) -> str:
     """Stable, readable YAML: sorted keys (apiVersion, kind, metadata, spec), block style, no line folding."""
     return yaml.dump(
-        manifest, Dumper=_ManifestDumper, default_flow_style=False, sort_keys=True, allow_unicode=True, width=1 << 16
+        manifest,
+        Dumper=_manifest_dumper(),
+        default_flow_style=False,
+        sort_keys=True,
+        allow_unicode=True,
+        width=1 << 16,
     )
 
 
@@ -355,7 +374,7 @@ def _files_section(pod_dir: str, lines: list[str]) -> str:
 def _regular_files(root: str) -> list[str]:
     """Relative paths of all regular files below `root`, sorted; symlinks are not followed."""
     found = []
-    for directory, _, names in os.walk(root):
+    for directory, _subdirectories, names in os.walk(root):
         found.extend(
             os.path.relpath(os.path.join(directory, name), root)
             for name in names

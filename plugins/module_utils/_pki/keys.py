@@ -1,11 +1,13 @@
 # Copyright (c) 2026 gardener.autonomous contributors
 # Apache License 2.0 (see LICENSE)
 # Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
-"""Keys (secrets that are not certificates): the service-account key, the encryption key, static tokens.
+"""Keys (secrets that are not certificates): the service-account key, the machines' SSH key pair, the
+encryption key, static tokens.
 
 Data by type, as Gardener's secrets manager lays them out:
 
 - ``rsa``: ``id_rsa`` (PEM private key), ``id_rsa.pub`` (PEM SubjectPublicKeyInfo);
+- ``ssh``: ``id_rsa`` (OpenSSH private key), ``id_rsa.pub`` (one authorized_keys line, ``ssh-rsa AAAA...``);
 - ``aescbc``: ``key`` (``key<unix seconds>``), ``secret`` (base64 of 32 random bytes);
 - ``static-token``: ``static_tokens.csv`` (``token,user,uid`` lines, uid = user, no groups) and one data key
   per user holding that user's token.
@@ -18,16 +20,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from collections.abc import Mapping
 from datetime import datetime
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+with contextlib.suppress(ImportError):  # material.HAS_CRYPTOGRAPHY says whether it is there
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.errors import PkiError
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.material import (
     new_aescbc_secret,
     new_rsa_key,
+    new_ssh_key,
     new_token,
 )
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.spec import STATIC_TOKENS_CSV, KeySpec
@@ -38,6 +44,9 @@ def create_key(spec: KeySpec, now: datetime) -> SecretEntry:
     if spec.type == "rsa":
         pair = new_rsa_key()
         data = {"id_rsa": pair.key, "id_rsa.pub": pair.certificate}
+    elif spec.type == "ssh":
+        ssh_pair = new_ssh_key()
+        data = {"id_rsa": ssh_pair.private_key, "id_rsa.pub": ssh_pair.authorized_key}
     elif spec.type == "aescbc":
         data = {"key": f"key{int(now.timestamp())}".encode(), "secret": new_aescbc_secret().encode()}
     else:
@@ -88,7 +97,12 @@ def _csv_tokens(entry: SecretEntry) -> dict[str, str]:
 
 def _problem(entry: SecretEntry) -> str | None:
     """Why a stored key cannot be used, without quoting it."""
-    problems = {"rsa": _rsa_problem, "aescbc": _aescbc_problem, "static-token": _static_token_problem}
+    problems = {
+        "rsa": _rsa_problem,
+        "ssh": _ssh_problem,
+        "aescbc": _aescbc_problem,
+        "static-token": _static_token_problem,
+    }
     return problems[entry.kind](entry)
 
 
@@ -98,6 +112,29 @@ def _rsa_problem(entry: SecretEntry) -> str | None:
     except (ValueError, TypeError):
         return "id_rsa cannot be read"
     return None if isinstance(key, rsa.RSAPrivateKey) else "id_rsa is not an RSA key"
+
+
+def _ssh_problem(entry: SecretEntry) -> str | None:
+    try:
+        key = _ssh_private_key(entry.data["id_rsa"])
+    except (ValueError, TypeError):
+        return "id_rsa cannot be read"
+    if not isinstance(key, rsa.RSAPrivateKey):
+        return "id_rsa is not an RSA key"
+    try:
+        public_key = serialization.load_ssh_public_key(entry.data["id_rsa.pub"])
+    except (ValueError, TypeError):
+        return "id_rsa.pub is not an authorized_keys line"
+    if not isinstance(public_key, rsa.RSAPublicKey) or public_key.public_numbers() != key.public_key().public_numbers():
+        return "id_rsa.pub does not belong to id_rsa"
+    return None
+
+
+def _ssh_private_key(text: bytes) -> PrivateKeyTypes:
+    """Ours are in OpenSSH format; Gardener's own ssh-keypair (from a ShootState) is PEM."""
+    if text.startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----"):
+        return serialization.load_ssh_private_key(text, password=None)
+    return serialization.load_pem_private_key(text, password=None)
 
 
 def _aescbc_problem(entry: SecretEntry) -> str | None:

@@ -3,8 +3,9 @@
 # Note that this module util is PRIVATE to the collection. It can have breaking changes at any time.
 """Key material: keys, CAs and certificates with ``cryptography``.
 
-Fixed choices: ECDSA P-256 for CAs and certificates, RSA 3072 for the service-account key; private keys
-are unencrypted PEM in TraditionalOpenSSL form (the state file is root-only, 0600).
+Fixed choices: ECDSA P-256 for CAs and certificates, RSA 3072 for the service-account key and the SSH key
+pair; private keys are unencrypted PEM in TraditionalOpenSSL form, the SSH one in OpenSSH form (the state
+file is root-only, 0600).
 """
 
 from __future__ import annotations
@@ -13,15 +14,29 @@ import base64
 import hashlib
 import ipaddress
 import secrets
+import sys
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError:  # the plugins that use _pki check HAS_CRYPTOGRAPHY first; module_utils must import without it
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+    _USAGE_EKUS = {
+        "server": (ExtendedKeyUsageOID.SERVER_AUTH,),
+        "client": (ExtendedKeyUsageOID.CLIENT_AUTH,),
+        "peer": (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH),
+    }
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.spec import CertificateSpec
 
@@ -30,11 +45,15 @@ CLOCK_SKEW = timedelta(minutes=5)
 RSA_KEY_SIZE = 3072
 _SERIAL_LIMIT = 2**128  # serials are random, positive and at most 128 bits
 
-_USAGE_EKUS = {
-    "server": (ExtendedKeyUsageOID.SERVER_AUTH,),
-    "client": (ExtendedKeyUsageOID.CLIENT_AUTH,),
-    "peer": (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH),
-}
+
+def missing_cryptography(plugin: str) -> str:
+    """What a controller plugin fails with when ``cryptography`` cannot be imported (not HAS_CRYPTOGRAPHY)."""
+    reason = (CRYPTOGRAPHY_IMPORT_ERROR or "").strip().splitlines()[-1:] or [""]
+    return (
+        f"{plugin} needs the Python library cryptography (>= 42.0.0) on the controller, in the Python that runs "
+        f"Ansible ({sys.executable}); install it there (pip install cryptography, Debian: python3-cryptography). "
+        f"{reason[0]}"
+    ).strip()
 
 
 @dataclass(frozen=True)
@@ -152,6 +171,22 @@ def new_rsa_key() -> PemPair:
     """An RSA key as (public key PEM in SubjectPublicKeyInfo form, private key PEM)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_SIZE)
     return PemPair(_spki_pem(key.public_key()), _private_key_pem(key))
+
+
+@dataclass(frozen=True)
+class SshKeyPair:
+    private_key: bytes  # OpenSSH format, unencrypted
+    authorized_key: bytes  # one authorized_keys line: "ssh-rsa AAAA...\n"
+
+
+def new_ssh_key() -> SshKeyPair:
+    """An RSA key pair for SSH logins, in the formats ssh and authorized_keys read."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_SIZE)
+    private_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    public_key = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return SshKeyPair(private_key, public_key + b"\n")
 
 
 def new_aescbc_secret() -> str:

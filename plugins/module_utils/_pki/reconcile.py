@@ -14,14 +14,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
-from cryptography.x509.oid import NameOID
+with contextlib.suppress(ImportError):  # material.HAS_CRYPTOGRAPHY says whether it is there
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+    from cryptography.x509.oid import NameOID
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.errors import PkiError
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.keys import create_key, reconcile_key
@@ -172,8 +174,8 @@ def _merge(
     persistent: dict[str, SecretEntry] = {}
     certificates: dict[str, list[SecretEntry]] = {}
     for name, held in copies.items():
-        if all(entry.kind == CERTIFICATE for _, entry in held):
-            certificates[name] = [entry for _, entry in held]
+        if all(entry.kind == CERTIFICATE for _host, entry in held):
+            certificates[name] = [entry for _host, entry in held]
             continue
         first_host, first = held[0]
         for host, entry in held[1:]:

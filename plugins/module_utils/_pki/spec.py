@@ -18,7 +18,7 @@ from typing import Any
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.errors import PkiError
 
 USAGES = ("server", "client", "peer")
-KEY_TYPES = ("rsa", "aescbc", "static-token")
+KEY_TYPES = ("rsa", "ssh", "aescbc", "static-token")
 STATIC_TOKENS_CSV = "static_tokens.csv"
 
 # labels.name is a Kubernetes label value.

@@ -13,12 +13,23 @@ import base64
 import binascii
 import hashlib
 import json
+import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import yaml
+try:
+    import yaml
+except ImportError:  # never on the controller (ansible-core requires PyYAML); module_utils must import without it
+    HAS_YAML = False
+    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
+    # libyaml when PyYAML has it: the pure-Python parser and emitter take most of a reconcile's time.
+    _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.errors import PkiError
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.spec import STATIC_TOKENS_CSV
@@ -30,13 +41,10 @@ TLS = "kubernetes.io/tls"
 
 AUTHORITY = "authority"
 CERTIFICATE = "certificate"
-# Keys are of kind rsa, aescbc or static-token (their spec type); anything else is "other".
+# Keys are of kind rsa, ssh, aescbc or static-token (their spec type); anything else is "other".
 OTHER = "other"
 
 _RESTORE = "restore the file from another control-plane machine"
-# libyaml when PyYAML has it: the pure-Python parser and emitter take most of a reconcile's time.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @dataclass(frozen=True)
@@ -54,14 +62,15 @@ class SecretEntry:
 
     @property
     def kind(self) -> str:
-        """What the data holds: authority, certificate, rsa, aescbc, static-token or other."""
+        """What the data holds: authority, certificate, rsa, ssh, aescbc, static-token or other."""
         keys = set(self.data)
         if {"ca.crt", "ca.key"} <= keys:
             return AUTHORITY
         if self.secret_type == TLS:
             return CERTIFICATE
         if "id_rsa" in keys:
-            return "rsa"
+            # Both RSA kinds name their data alike; an SSH key's public half is an authorized_keys line.
+            return "ssh" if self.data.get("id_rsa.pub", b"").startswith(b"ssh-rsa ") else "rsa"
         if {"key", "secret"} <= keys:
             return "aescbc"
         if STATIC_TOKENS_CSV in keys:

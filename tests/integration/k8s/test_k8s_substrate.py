@@ -1,4 +1,5 @@
-"""The test substrate itself: the right kube-apiserver, healthy, and able to store custom resources."""
+"""The test substrate itself: the right kube-apiserver, healthy, able to store custom resources, and with
+kube-controller-manager when asked for: deleted namespaces go away and owned objects are collected."""
 
 from __future__ import annotations
 
@@ -14,8 +15,14 @@ from support.apiserver import BootstrapApiserver, SubstrateMissing, binaries
 from support.objects import EXTENSIONS_API, infrastructure
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._gardener.extensions import EXTENSION_KINDS
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.predicates import absent
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.waiter import Waiter
 
 pytestmark = pytest.mark.substrate
+
+# "Within a few seconds": the namespace controller waits a fixed 5 s after the deletion (namespaceDeletionGracePeriod,
+# for HA API servers) and then takes well under a second; the garbage collector acts at once.
+CLEANUP_SECONDS = 10.0
 
 
 def _get(api: BootstrapApiserver, path: str) -> tuple[int, str]:
@@ -74,3 +81,51 @@ def test_missing_binaries_are_named_with_the_script_that_builds_them(
     kube_apiserver.chmod(0o755)
     with pytest.raises(SubstrateMissing, match=r"etcd is missing .*: run hack/build-bundle\.sh first"):
         binaries()
+    etcd = tmp_path / "bundle" / "bin" / "etcd"
+    etcd.parent.mkdir(parents=True)
+    etcd.write_text("#!/bin/sh\n")
+    etcd.chmod(0o755)
+    (tmp_path / "bundle-dir").write_text(f"{tmp_path / 'bundle'}\n")
+    with pytest.raises(
+        SubstrateMissing, match=r"kube-controller-manager is missing .*: run hack/build-kubernetes\.sh first"
+    ):
+        binaries()
+
+
+def test_a_deleted_namespace_goes_away_with_its_objects(
+    bootstrap_apiserver_with_controllers: BootstrapApiserver,
+) -> None:
+    api = bootstrap_apiserver_with_controllers
+    namespace = api.create_namespace("doomed")
+    api.client.create(config_map("settings", namespace))
+    api.client.create(infrastructure("doomed", namespace))  # no finalizers: nothing but the namespace controller acts
+
+    api.client.delete("v1", "Namespace", namespace)
+    gone = Waiter(api.client, absent).wait("v1", "Namespace", namespace, timeout=CLEANUP_SECONDS)
+
+    assert gone.ok, gone.reason
+    assert api.client.get("v1", "ConfigMap", "settings", namespace) is None
+    assert api.client.get(EXTENSIONS_API, "Infrastructure", "doomed", namespace) is None
+
+
+def test_objects_whose_owner_is_deleted_are_collected(bootstrap_apiserver_with_controllers: BootstrapApiserver) -> None:
+    api = bootstrap_apiserver_with_controllers
+    namespace = api.create_namespace()
+    owner = api.client.create(config_map("owner", namespace))
+    reference = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}
+    dependent_config_map = config_map("dependent", namespace)
+    dependent_config_map["metadata"]["ownerReferences"] = [reference]
+    api.client.create(dependent_config_map)
+    dependent_infrastructure = infrastructure("dependent", namespace)
+    dependent_infrastructure["metadata"]["ownerReferences"] = [reference]
+    api.client.create(dependent_infrastructure)  # a custom resource: the collector knows the CRDs
+
+    api.client.delete("v1", "ConfigMap", "owner", namespace)
+    waiter = Waiter(api.client, absent)
+
+    assert waiter.wait("v1", "ConfigMap", "dependent", namespace, timeout=CLEANUP_SECONDS).ok
+    assert waiter.wait(EXTENSIONS_API, "Infrastructure", "dependent", namespace, timeout=CLEANUP_SECONDS).ok
+
+
+def config_map(name: str, namespace: str) -> dict[str, object]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}}

@@ -674,6 +674,167 @@ def test_shoot_state_of_another_shoot_is_refused(site: Site) -> None:
     assert "does not belong to Shoot garden/root" in problem
 
 
+def test_credentials_of_a_credentials_binding_are_the_referenced_secret(site: Site) -> None:
+    site.edit("shoot.yaml", set_path("spec.credentialsBindingName", "local"))
+    secret = SECRET | {"data": {"kubeconfig": "YXBpVmVyc2lvbjogdjEK"}, "stringData": {"region": "local"}}
+    site.write("credentials.yaml", CREDENTIALS_BINDING, secret)
+
+    fact = site.compile()
+
+    assert fact["credentials"] == {
+        "secret_name": "local",
+        "secret_namespace": "garden",
+        "data": {"kubeconfig": "YXBpVmVyc2lvbjogdjEK", "region": "bG9jYWw="},  # stringData encoded, as the API does
+    }
+
+
+def test_credentials_of_a_secret_binding_in_another_namespace(site: Site) -> None:
+    site.edit("shoot.yaml", set_path("spec.secretBindingName", "local"))
+    secret = {**SECRET, "metadata": {"name": "cloud", "namespace": "credentials"}, "data": {"token": "c2VjcmV0"}}
+    site.write("binding.yaml", SECRET_BINDING | {"secretRef": {"name": "cloud", "namespace": "credentials"}}, secret)
+
+    credentials = site.compile()["credentials"]
+
+    assert credentials == {"secret_name": "cloud", "secret_namespace": "credentials", "data": {"token": "c2VjcmV0"}}
+
+
+def test_unmanaged_infrastructure_has_no_credentials(site: Site) -> None:
+    fact = site.compile()
+
+    assert fact["managed_infrastructure"] is False
+    assert fact["credentials"] is None
+
+
+def test_credentials_that_are_not_base64_are_named_without_their_value(site: Site) -> None:
+    site.edit("shoot.yaml", set_path("spec.credentialsBindingName", "local"))
+    secret = SECRET | {"data": {"password": "hunter2!", "kubeconfig": "YXBp\nVmVy"}}
+    file = site.write("credentials.yaml", CREDENTIALS_BINDING, secret)
+
+    problems = site.problems()
+
+    problem = the_problem(problems, f"{file} (document 2): data.password: is not base64")
+    assert "stringData" in problem
+    assert len(problems) == 1, "base64 with line breaks, as kubectl writes it, is accepted"
+    assert "hunter2" not in "\n".join(problems)
+
+
+def test_credentials_and_secret_binding_together_are_refused(site: Site) -> None:
+    site.edit("shoot.yaml", set_path("spec.credentialsBindingName", "local"))
+    site.edit("shoot.yaml", set_path("spec.secretBindingName", "local"))
+    site.write("credentials.yaml", CREDENTIALS_BINDING, SECRET_BINDING, SECRET)
+
+    problem = the_problem(site.problems(), f"{site.origin('shoot.yaml')}: spec.secretBindingName: ")
+    assert "incompatible with spec.credentialsBindingName" in problem
+
+
+def test_workload_identity_credentials_are_not_a_secret(site: Site) -> None:
+    site.edit("shoot.yaml", set_path("spec.credentialsBindingName", "local"))
+    workload_identity = {
+        "apiVersion": "security.gardener.cloud/v1alpha1",
+        "kind": "WorkloadIdentity",
+        "metadata": {"name": "local", "namespace": "garden"},
+    }
+    reference = {"apiVersion": "security.gardener.cloud/v1alpha1", "kind": "WorkloadIdentity", "name": "local"}
+    binding = site.write("credentials.yaml", CREDENTIALS_BINDING | {"credentialsRef": reference}, workload_identity)
+
+    fact = site.compile()
+    problems = medium_touch_problems(site)
+
+    assert fact["managed_infrastructure"] is True
+    assert fact["credentials"] is None
+    problem = the_problem(problems, f"{binding} (document 1): credentialsRef.kind: WorkloadIdentity")
+    assert "reference a Secret" in problem
+
+
+# --- medium touch: no machines yet, managed infrastructure required, what the Cluster resource carries ------------
+
+
+def medium_touch_fact(site: Site) -> dict[str, Any]:
+    return compile_shoot_fact(read_manifests(str(site.root)), require_managed_infrastructure=True)
+
+
+def medium_touch_problems(site: Site) -> list[str]:
+    with pytest.raises(ManifestError) as caught:
+        medium_touch_fact(site)
+    return caught.value.problems
+
+
+@pytest.fixture
+def managed_site(site: Site) -> Site:
+    site.edit("shoot.yaml", set_path("spec.credentialsBindingName", "local"))
+    site.write("credentials.yaml", CREDENTIALS_BINDING, SECRET | {"data": {"kubeconfig": "YXBpVmVyc2lvbjogdjEK"}})
+    return site
+
+
+def test_without_machines_the_manifests_compile_to_a_fact_without_machines(managed_site: Site) -> None:
+    with_machines = managed_site.compile()
+
+    fact = medium_touch_fact(managed_site)
+
+    assert fact["machines"] == {}
+    assert fact == with_machines | {"machines": {}}
+    assert fact["managed_infrastructure"] is True
+    assert fact["credentials"]["data"] == {"kubeconfig": "YXBpVmVyc2lvbjogdjEK"}
+    assert compile_shoot_fact(read_manifests(str(managed_site.root)), None) == fact
+
+
+def test_without_machines_every_manifest_check_runs_and_no_inventory_check(managed_site: Site) -> None:
+    def change(shoot: dict[str, Any]) -> None:
+        shoot["spec"]["kubernetes"]["version"] = "1.99.0"
+        workers(shoot)[0]["minimum"] = workers(shoot)[0]["maximum"] = 1  # three inventory hosts would not fit
+
+    managed_site.edit("shoot.yaml", change)
+
+    problems = medium_touch_problems(managed_site)
+
+    the_problem(problems, "spec.kubernetes.version: '1.99.0' is not offered")
+    assert len(problems) == 1, problems
+    assert len(managed_site.problems()) == 2, "with the machines, their count is checked too"
+
+
+def test_medium_touch_requires_managed_infrastructure(site: Site) -> None:
+    problems = medium_touch_problems(site)
+
+    problem = the_problem(problems, f"{site.origin('shoot.yaml')}: spec.credentialsBindingName: ")
+    assert "spec.secretBindingName" in problem
+    assert "no managed infrastructure" in problem
+    assert len(problems) == 1
+
+
+def test_cloud_profile_is_carried_without_metadata_noise(managed_site: Site) -> None:
+    def add_noise(profile: dict[str, Any]) -> None:
+        profile["metadata"].update(
+            uid="9b0e4f6c-1d2a-4c1b-8f57-2f8d7f0b1e11",
+            resourceVersion="4711",
+            generation=3,
+            creationTimestamp="2026-01-02T03:04:05Z",
+            managedFields=[{"manager": "kubectl", "operation": "Apply"}],
+            labels={"tier": "local"},
+            annotations={"kubectl.kubernetes.io/last-applied-configuration": "{}", "owner": "site"},
+        )
+
+    managed_site.edit("cloudprofile.yaml", add_noise)
+    profile = managed_site.read("cloudprofile.yaml")
+
+    fact = medium_touch_fact(managed_site)
+
+    assert fact["cloud_profile"]["metadata"] == {
+        "name": "local",
+        "labels": {"tier": "local"},
+        "annotations": {"owner": "site"},
+    }
+    assert fact["cloud_profile"] == profile | {"metadata": fact["cloud_profile"]["metadata"]}
+
+
+def test_shoot_manifest_is_the_shoot_as_read(managed_site: Site) -> None:
+    managed_site.edit("shoot.yaml", set_path("metadata.annotations", {"note": "kept"}))
+
+    fact = medium_touch_fact(managed_site)
+
+    assert fact["shoot_manifest"] == managed_site.read("shoot.yaml")
+    assert json.loads(json.dumps(fact)) == fact
+
+
 # --- the machines ----------------------------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pytest
 import yaml
@@ -47,12 +47,12 @@ MACHINES_FROM_INVENTORY = """
 {{- site.machines -}}
 """
 
-CHECKS = [
+CHECKS = (
     "ansible_facts.shoot.technical_id == 'shoot--garden--root'",
     "shoot.api_server_url == 'https://api.local.autonomous.test'",
     "ansible_facts.shoot.machines[inventory_hostname].ip == node_ip",
     "compiled is not changed",
-]
+)
 
 
 class Playbook:
@@ -64,15 +64,19 @@ class Playbook:
         shutil.copytree(LOCAL_SITE, self.manifests)
         (root / "hosts.yml").write_text(yaml.safe_dump(INVENTORY))
 
-    def run(self, path: str, *options: str) -> tuple[int, dict[str, Any]]:
+    def run(
+        self, path: str, *options: str, arguments: dict[str, Any] | None = None, checks: Sequence[str] = CHECKS
+    ) -> tuple[int, dict[str, Any]]:
+        """Runs the action with ``arguments`` (default: the machines from the inventory) and asserts ``checks``."""
         tasks = [
             {
                 "name": "Compile the shoot fact",
-                "gardener.autonomous.shoot_config": {"path": path, "machines": MACHINES_FROM_INVENTORY},
+                "gardener.autonomous.shoot_config": {"path": path}
+                | ({"machines": MACHINES_FROM_INVENTORY} if arguments is None else arguments),
                 "run_once": True,
                 "register": "compiled",
             },
-            {"name": "Every host holds the fact", "ansible.builtin.assert": {"that": CHECKS, "quiet": True}},
+            {"name": "Every host holds the fact", "ansible.builtin.assert": {"that": checks, "quiet": True}},
         ]
         play = [{"name": "Validate", "hosts": "all", "gather_facts": False, "tasks": tasks}]
         playbook = self.root / "playbook.yml"
@@ -174,3 +178,27 @@ def test_a_missing_directory_fails_naming_the_search(playbook: Playbook) -> None
     assert result["failed"] is True
     assert "cannot find the manifest directory 'no-such-dir'" in result["msg"]
     assert str(playbook.root / "no-such-dir") in result["msg"]
+
+
+def test_without_machines_the_fact_has_none(playbook: Playbook) -> None:
+    checks = ["ansible_facts.shoot.machines == {}", "ansible_facts.shoot.credentials is none"]
+
+    returncode, output = playbook.run("gardener", arguments={"machines": None}, checks=checks)
+
+    assert returncode == 0, json.dumps(output, indent=2)
+    result = task_results(output, "Compile the shoot fact")["cp-0"]
+    assert result["shoot"]["machines"] == {}
+    assert result["shoot"]["shoot_manifest"] == yaml.safe_load((playbook.manifests / "shoot.yaml").read_text())
+    assert sorted(task_results(output, "Every host holds the fact")) == ["cp-0", "cp-1", "cp-2", "worker-0"]
+
+
+def test_required_managed_infrastructure_fails_for_an_unmanaged_shoot(playbook: Playbook) -> None:
+    returncode, output = playbook.run("gardener", arguments={"require_managed_infrastructure": True})
+
+    assert returncode != 0
+    result = task_results(output, "Compile the shoot fact")["cp-0"]
+    assert result["failed"] is True
+    (problem,) = result["problems"]
+    assert problem.startswith(f"{playbook.manifests / 'shoot.yaml'} (document 1): spec.credentialsBindingName: ")
+    assert "spec.secretBindingName" in problem
+    assert problem in result["msg"]

@@ -116,7 +116,7 @@ def test_token_id_from_id_token_or_name() -> None:
 
 
 def test_generated_tokens_are_well_formed_and_random() -> None:
-    tokens = {generate_token() for _ in range(50)}
+    tokens = {generate_token() for _token in range(50)}
     assert len(tokens) == 50
     for token in tokens:
         assert re.fullmatch(r"[a-z0-9]{6}\.[a-z0-9]{16}", token)

@@ -59,8 +59,8 @@ def test_client_certificate_goes_through_private_files_that_are_removed_at_once(
 
 
 def test_a_key_that_does_not_match_is_refused_without_showing_it(pki: Pki) -> None:
-    cert_pem, _ = pki.issue_pem("admin")
-    _, other_key_pem = pki.issue_pem("someone-else")
+    cert_pem, _key_pem = pki.issue_pem("admin")
+    _other_cert_pem, other_key_pem = pki.issue_pem("someone-else")
     with pytest.raises(KubeconfigError) as refused:
         KubeClient(ClientConfig(server=SERVER, client_cert_data=cert_pem, client_key_data=other_key_pem))
     assert str(refused.value).startswith("the client certificate and key cannot be loaded: ")

@@ -197,7 +197,7 @@ def test_a_refused_eviction_is_retried_until_the_timeout(monkeypatch: pytest.Mon
     assert report.changed is True
     assert report.evicted == ["default/free"]
     # Every EVICTION_RETRY_PAUSE seconds, and once more at the deadline.
-    attempts = [name for name, _ in client.evictions if name == "guarded"]
+    attempts = [name for name, _body in client.evictions if name == "guarded"]
     assert len(attempts) == 6
     assert clock.now == 10
     assert client.evictions[0][1] == {

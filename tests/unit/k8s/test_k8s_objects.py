@@ -381,7 +381,7 @@ def test_crds_are_waited_for_at_once_the_rest_after_all_writes(client: FakeClien
         ("wait", "Widget", "w"),
         ("wait", "DaemonSet", "a"),
     ]
-    predicates = {kind: predicate.__name__ for kind, _, predicate in waiter.waits}
+    predicates = {kind: predicate.__name__ for kind, _name, predicate in waiter.waits}
     assert predicates == {
         "ConfigMap": "exists",
         "CustomResourceDefinition": "crd_established",

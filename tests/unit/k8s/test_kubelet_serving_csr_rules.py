@@ -208,7 +208,7 @@ def test_v1beta1_is_used_where_v1_is_not_served() -> None:
     client = ScriptedClient([csr_as_read(GOOD, name="a")], served=("certificates.k8s.io/v1beta1",))
     outcome = KubeletServingCsrApprover(client, "n1").run(wait=0)
     assert outcome.approved == ["a"]
-    assert [api_version for api_version, _, _ in client.patches] == ["certificates.k8s.io/v1beta1"]
+    assert [api_version for api_version, _name, _patch in client.patches] == ["certificates.k8s.io/v1beta1"]
     patch = client.patches[0][2]
     assert patch["metadata"] == {"resourceVersion": "1"}
     assert patch["status"]["conditions"] == [

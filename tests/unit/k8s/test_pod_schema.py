@@ -212,7 +212,7 @@ def test_schema_fields_agree_with_the_kubernetes_client_models() -> None:
         pytest.skip(f"no schema shipped for the client's Kubernetes {minor}")
     compared = 0
     for name, definition in pod_schema._definitions(minor).items():
-        *_, group_version, kind = name.split(".")
+        *_prefix, group_version, kind = name.split(".")
         model = getattr(kubernetes.client, f"{group_version.capitalize()}{kind}", None)
         if model is None:
             continue

@@ -199,7 +199,7 @@ def test_state_absent_removes_manifest_and_files(site: Site) -> None:
     absent = site.args(state="absent")
     for key in ("pod", "files", "kubernetes_version"):
         del absent[key]
-    _, check, remove, again = site.run((site.args(), APPLY), (absent, CHECK), (absent, APPLY), (absent, APPLY))
+    _applied, check, remove, again = site.run((site.args(), APPLY), (absent, CHECK), (absent, APPLY), (absent, APPLY))
     assert check["changed"] is True
     assert remove["changed"] is True
     assert again["changed"] is False

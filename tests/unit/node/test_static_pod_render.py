@@ -294,7 +294,7 @@ def test_plan_repairs_modes(dirs: tuple[Path, Path]) -> None:
 
 
 def test_plan_removes_stale_files_and_volumes_after_writing(dirs: tuple[Path, Path]) -> None:
-    _, static_pods = dirs
+    _manifests, static_pods = dirs
     sp.apply(plan(dirs, {"tls": {"ca.crt": "CA", "old.crt": "OLD"}, "legacy": {"x": "X"}}))
     (static_pods / "etcd-main" / "stray-file").write_text("stray")
     update = plan(dirs, {"tls": {"ca.crt": "CA"}})
@@ -307,7 +307,7 @@ def test_plan_removes_stale_files_and_volumes_after_writing(dirs: tuple[Path, Pa
 
 
 def test_plan_replaces_wrong_kinds_of_entries(dirs: tuple[Path, Path]) -> None:
-    _, static_pods = dirs
+    _manifests, static_pods = dirs
     (static_pods / "etcd-main").mkdir(parents=True)
     (static_pods / "etcd-main" / "tls").write_text("a file where the volume directory belongs")
     sp.apply(plan(dirs, {"tls": {"ca.crt": "CA"}}))

@@ -71,6 +71,7 @@ def cluster_spec() -> dict[str, list[dict[str, Any]]]:
                 {"name": "service-account-key", "type": "rsa"},
                 {"name": "kube-apiserver-etcd-encryption-key", "type": "aescbc"},
                 {"name": "kube-apiserver-static-token", "type": "static-token", "users": ["health-check"]},
+                {"name": "ssh-keypair", "type": "ssh"},
             ],
         }
     )

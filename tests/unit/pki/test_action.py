@@ -169,7 +169,7 @@ def encrypted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Site, Run, Run]
 
 
 def test_first_run_creates_the_state_on_every_machine(plain: tuple[Site, Run, Run]) -> None:
-    site, first, _ = plain
+    site, first, _second = plain
 
     assert first.result["changed"] is True
     assert {issued["reason"] for issued in first.result["issued"]} == {"created"}
@@ -185,7 +185,7 @@ def test_first_run_creates_the_state_on_every_machine(plain: tuple[Site, Run, Ru
 
 
 def test_second_run_changes_nothing(plain: tuple[Site, Run, Run]) -> None:
-    _, first, second = plain
+    _site, first, second = plain
 
     assert second.result["changed"] is False
     assert second.result["issued"] == []
@@ -197,7 +197,7 @@ def test_second_run_changes_nothing(plain: tuple[Site, Run, Run]) -> None:
 
 
 def test_verbose_output_shows_no_key_material(plain: tuple[Site, Run, Run]) -> None:
-    _, first, _ = plain
+    _site, first, _second = plain
 
     values = secret_values(first.result)
     assert first.result["secrets"]["kube-apiserver-static-token"]["health-check"] in values
@@ -222,7 +222,7 @@ def test_check_mode_predicts_without_writing(tmp_path: Path) -> None:
 def test_check_mode_on_a_current_state_changes_nothing_and_output_is_censored_without_no_log(
     plain: tuple[Site, Run, Run],
 ) -> None:
-    site, first, _ = plain
+    site, first, _second = plain
 
     run = succeeded(site.play("--check", "-vvv", "-e", "pki_no_log=false"))
 
@@ -247,7 +247,7 @@ def test_encrypted_state_is_vault_text_and_does_not_churn(encrypted: tuple[Site,
 
 
 def test_encrypted_state_without_the_vault_secret_fails_clearly(encrypted: tuple[Site, Run, Run]) -> None:
-    site, _, _ = encrypted
+    site, _first, _second = encrypted
 
     failed = site.play()
 
@@ -299,7 +299,7 @@ def test_documented_example_runs_twice_without_change_and_fails_visibly(
     assert re.findall(r"changed=(\d+)", second.output) == ["0", "0"], second.output
     assert "-----BEGIN" not in first.output + second.output
 
-    plain_site, _, _ = plain
+    plain_site, _first, _second = plain
     (tmp_path / "machines" / "cp-1" / "secrets.yaml").write_text(plain_site.state("cp-0").read_text())
     failed = site.play(*options, playbook="example.yml")
     assert failed.returncode != 0

@@ -214,6 +214,30 @@ def test_service_account_key_is_rsa_3072_in_pem(created: ReconcileResult) -> Non
     assert spki(public) == spki(key.public_key())
 
 
+def test_ssh_key_pair_is_rsa_3072_in_openssh_and_authorized_keys_format(created: ReconcileResult) -> None:
+    data = created.secrets()["ssh-keypair"]
+    key = serialization.load_ssh_private_key(data["id_rsa"].encode(), password=None)
+    public = serialization.load_ssh_public_key(data["id_rsa.pub"].encode())
+
+    assert set(data) == {"id_rsa", "id_rsa.pub"}
+    assert data["id_rsa"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    assert re.fullmatch(r"ssh-rsa AAAA[A-Za-z0-9+/]+=*\n", data["id_rsa.pub"])  # one authorized_keys line
+    assert isinstance(key, rsa.RSAPrivateKey)
+    assert key.key_size == 3072
+    assert spki(public) == spki(key.public_key())
+
+
+def test_ssh_keygen_derives_the_stored_public_key(tmp_path: Path, created: ReconcileResult) -> None:
+    data = created.secrets()["ssh-keypair"]
+    private_key = tmp_path / "id_rsa"
+    private_key.touch(mode=0o600)  # ssh-keygen refuses keys that others may read
+    private_key.write_text(data["id_rsa"])
+
+    derived = subprocess.run(["ssh-keygen", "-y", "-f", str(private_key)], capture_output=True, text=True, check=True)
+
+    assert derived.stdout == data["id_rsa.pub"]
+
+
 def test_encryption_key_is_a_named_32_byte_aescbc_secret(created: ReconcileResult) -> None:
     data = created.secrets()["kube-apiserver-etcd-encryption-key"]
 

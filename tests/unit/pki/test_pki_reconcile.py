@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
 from pki_cluster import HOSTS, NOW, cluster_spec, entry_of, on_all_hosts, run, with_entry
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.errors import PkiError
@@ -15,7 +17,7 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._pki.reconcile
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.state import HEADER, parse_state
 
 AUTHORITIES = {"ca", "ca-etcd", "ca-kubelet"}
-KEYS = {"service-account-key", "kube-apiserver-etcd-encryption-key", "kube-apiserver-static-token"}
+KEYS = {"service-account-key", "kube-apiserver-etcd-encryption-key", "kube-apiserver-static-token", "ssh-keypair"}
 
 
 def certificate_names() -> set[str]:
@@ -155,10 +157,11 @@ def test_a_single_differing_authority_is_named(created: ReconcileResult, other_c
         run({"cp-0": "", "cp-1": created.text, "cp-2": foreign})
 
 
-def test_keys_must_agree_too(created: ReconcileResult, other_cluster: ReconcileResult) -> None:
-    foreign = with_entry(created.text, entry_of(other_cluster.text, "service-account-key"))
+@pytest.mark.parametrize("name", ["service-account-key", "ssh-keypair"])
+def test_keys_must_agree_too(created: ReconcileResult, other_cluster: ReconcileResult, name: str) -> None:
+    foreign = with_entry(created.text, entry_of(other_cluster.text, name))
 
-    with pytest.raises(PkiError, match=r'secret "service-account-key" differs between cp-0 and cp-1'):
+    with pytest.raises(PkiError, match=rf'secret "{name}" differs between cp-0 and cp-1'):
         run({"cp-0": created.text, "cp-1": foreign})
 
 
@@ -332,6 +335,55 @@ def test_stored_key_of_another_type_stops_the_run(created: ReconcileResult) -> N
         run(on_all_hosts(created.text), spec)
 
 
+def test_ssh_key_pair_is_created_once_persisted_and_never_replaced(created: ReconcileResult) -> None:
+    entry = entry_of(created.text, "ssh-keypair")
+
+    later = run(on_all_hosts(created.text), now=NOW + timedelta(days=400))  # every certificate is re-issued by then
+
+    assert entry.kind == "ssh"
+    assert entry.secret_type == "Opaque"
+    assert entry.labels["persist"] == "true"
+    assert "valid-until-time" not in entry.labels
+    assert "ssh-keypair" not in {issued.name for issued in later.issued}
+    assert entry_of(later.text, "ssh-keypair") == entry
+
+
+def test_stored_rsa_key_is_not_turned_into_an_ssh_key(created: ReconcileResult) -> None:
+    spec = cluster_spec()
+    spec["keys"][0]["type"] = "ssh"
+
+    with pytest.raises(
+        PkiError, match=r'secret "service-account-key" is stored as rsa but the spec declares it as ssh'
+    ):
+        run(on_all_hosts(created.text), spec)
+
+
+def test_gardeners_ssh_key_pair_with_a_pem_private_key_is_kept(created: ReconcileResult) -> None:
+    ssh = entry_of(created.text, "ssh-keypair")
+    key = serialization.load_ssh_private_key(ssh.data["id_rsa"], password=None)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    adopted = with_entry(created.text, replace(ssh, data={**ssh.data, "id_rsa": pem}))
+
+    result = run(on_all_hosts(adopted))
+
+    assert result.issued == ()
+    assert result.secrets()["ssh-keypair"]["id_rsa"] == pem.decode()
+
+
+def test_ssh_key_pair_whose_halves_do_not_match_stops_the_run(
+    created: ReconcileResult, other_cluster: ReconcileResult
+) -> None:
+    ssh = entry_of(created.text, "ssh-keypair")
+    foreign_public = entry_of(other_cluster.text, "ssh-keypair").data["id_rsa.pub"]
+    broken = with_entry(created.text, replace(ssh, data={**ssh.data, "id_rsa.pub": foreign_public}))
+
+    with pytest.raises(PkiError, match=r'key "ssh-keypair" .* id_rsa.pub does not belong to id_rsa') as caught:
+        run(on_all_hosts(broken))
+    assert_no_key_material(str(caught.value), created)
+
+
 def test_corrupt_key_stops_the_run(created: ReconcileResult) -> None:
     key = entry_of(created.text, "kube-apiserver-etcd-encryption-key")
     broken = with_entry(
@@ -370,7 +422,10 @@ def test_unreadable_state_names_the_machine_without_quoting_it(text: str, messag
         ),
         (lambda s: s["keys"].append({"name": "ca", "type": "rsa"}), r'keys: the name "ca" is also used in authorities'),
         (lambda s: s["certificates"][1].update(usage="both"), r"certificates\[1\]\.usage: 'both' is not one of server"),
-        (lambda s: s["keys"][0].update(type="ed25519"), r"keys\[0\]\.type: 'ed25519' is not one of rsa, aescbc"),
+        (
+            lambda s: s["keys"][0].update(type="ed25519"),
+            r"keys\[0\]\.type: 'ed25519' is not one of rsa, ssh, aescbc, static-token;",
+        ),
         (lambda s: s["certificates"][0]["ip_addresses"].append("10.0.0.300"), r'"kube-apiserver": \'10.0.0.300\''),
         (lambda s: s["certificates"][0]["dns_names"].append("api example"), r"'api example' is not a DNS name"),
         (lambda s: s["keys"][0].update(users=["x"]), r"keys\[0\]\.users: only keys of type static-token"),
