@@ -67,6 +67,15 @@ options:
       - Volume names are DNS-1123 labels; file names are single path components. Content is text.
       - A file's C(mode) is an octal string and defaults to C(0640); give C(0600) for keys and tokens.
     type: dict
+  sensitive_values:
+    description:
+      - Secrets that appear inside O(pod) itself, such as a bearer token in a probe's header (the only way a probe
+        authenticates when the API server refuses anonymous requests). They are masked in every output of the task,
+        the invocation, the diff and C(-vvv) included, like the contents of O(files).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.1.0
   kubernetes_version:
     description:
       - Kubernetes version of the machine's kubelet, for example C(1.20.2); selects the Pod schema.
@@ -209,6 +218,8 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "pod": {"type": "dict"},
     "files": {"type": "dict", "no_log": True},
+    # Declared no_log, so that Ansible masks each of them wherever it appears, inside ``pod`` too.
+    "sensitive_values": {"type": "list", "elements": "str", "default": [], "no_log": True},
     "kubernetes_version": {"type": "str"},
     "validate": {"type": "bool", "default": True},
     "manifest_dir": {"type": "path", "default": "/etc/kubernetes/manifests"},

@@ -55,7 +55,7 @@ class Site:
         args.update(overrides)
         return args
 
-    def run(self, *steps: tuple[dict[str, Any], dict[str, Any]]) -> list[dict[str, Any]]:
+    def run(self, *steps: tuple[dict[str, Any], dict[str, Any]], verbose: bool = False) -> list[dict[str, Any]]:
         """Runs one task per (module args, task keywords) step; returns the registered results."""
         results_file = self.root / "results.json"
         tasks = [
@@ -86,6 +86,7 @@ class Site:
                 "localhost,",
                 "-e",
                 f"ansible_python_interpreter={sys.executable}",
+                *(["-vvv"] if verbose else []),
                 str(playbook),
             ],
             env=env,
@@ -193,6 +194,30 @@ def test_diff_mode_shows_digests_never_content(site: Site) -> None:
     # Ansible masks no_log values as ********: their absence shows nothing was there to mask.
     assert "********" not in json.dumps([check["diff"], apply["diff"], again["diff"]])
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" not in json.dumps([check["diff"], apply["diff"]])
+
+
+def test_sensitive_values_inside_the_pod_are_masked_everywhere(site: Site) -> None:
+    token = "probe-token-4f2a9c81d7e3"
+    args = site.args()
+    args["pod"]["spec"]["containers"][0]["livenessProbe"] = {
+        "httpGet": {
+            "port": 443,
+            "path": "/livez",
+            "httpHeaders": [{"name": "Authorization", "value": f"Bearer {token}"}],
+        }
+    }
+    apply, again = site.run(
+        (dict(args, sensitive_values=[token]), {**APPLY, "diff": True}),
+        (dict(args, sensitive_values=[token]), APPLY),
+        verbose=True,
+    )
+    assert apply["changed"] is True
+    assert again["changed"] is False
+    # The token reaches the manifest on disk, and nowhere in what Ansible shows (-vvv, diff, invocation).
+    probe = site.on_disk()["spec"]["containers"][0]["livenessProbe"]
+    assert probe["httpGet"]["httpHeaders"][0]["value"] == f"Bearer {token}"
+    assert token not in json.dumps([apply, again]) + site.last_output
+    assert "Bearer ********" in site.last_output
 
 
 def test_state_absent_removes_manifest_and_files(site: Site) -> None:
