@@ -4,17 +4,22 @@
 # `stop` removes everything the extension created (by id), then the bootstrap cluster and the artifacts.
 source "$(dirname "$0")/lib.sh"
 
-SITE_DIR="$REPO_ROOT/inventories/local-medium"
+# Another inventory, name and ports let tests run their own medium site beside the developer's.
+SITE_DIR=${MEDIUM_INVENTORY:-$REPO_ROOT/inventories/local-medium}
+SITE_NAME=${MEDIUM_SITE:-local-medium}
+BOOTSTRAP_PORT=${MEDIUM_BOOTSTRAP_PORT:-6643}
+API_PORT=${MEDIUM_API_PORT:-6444}
+BASTION_PORTS=${MEDIUM_BASTION_PORTS:-2230-2299}
 STATE="$SITE_DIR/.site"
 PYTHON="$REPO_ROOT/.venv/bin/python"
 
 case "${1:-}" in
   start)
     step "Bootstrap cluster and local provider extension (medium touch)"
-    "$PYTHON" "$HACK_DIR/bootstrap-cluster.py" start --state-dir "$STATE/bootstrap-cluster" --port 6643
+    "$PYTHON" "$HACK_DIR/bootstrap-cluster.py" start --state-dir "$STATE/bootstrap-cluster" --port "$BOOTSTRAP_PORT"
     "$PYTHON" "$HACK_DIR/local-extension/local-extension.py" start --state-dir "$STATE/local-extension" \
-      --kubeconfig "$STATE/bootstrap-cluster/admin.kubeconfig" --site local-medium --api-port 6444 \
-      --bastion-ports 2230-2299
+      --kubeconfig "$STATE/bootstrap-cluster/admin.kubeconfig" --site "$SITE_NAME" --api-port "$API_PORT" \
+      --bastion-ports "$BASTION_PORTS"
     ;;
   stop)
     step "Removing the medium-touch local site"
