@@ -53,7 +53,7 @@ build_image() {
   local name=$1 version=$2 context=$3
   shift 3
   local build_ref="$REPOSITORY/$name:build" id ref
-  quietly docker build -t "$build_ref" "$@" "$context"
+  quietly docker build --force-rm -t "$build_ref" "$@" "$context"
   id=$(docker image inspect --format '{{.Id}}' "$build_ref")
   ref="$REPOSITORY/$name:$version-${id:7:8}"
   docker tag "$build_ref" "$ref" && docker rmi "$build_ref" >/dev/null

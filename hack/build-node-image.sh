@@ -38,7 +38,7 @@ if docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then
   info "present: $NODE_IMAGE"
 else
   info "docker build $NODE_IMAGE"
-  quietly docker build --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$NODE_IMAGE" "$HACK_DIR/images/node"
+  quietly docker build --force-rm --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$NODE_IMAGE" "$HACK_DIR/images/node"
 fi
 mkdir -p "$CACHE_DIR"
 printf '%s\n' "$NODE_IMAGE" >"$CACHE_DIR/node-image"
