@@ -77,6 +77,9 @@ def medium() -> Iterator[dict[str, e2e.Run]]:
     try:
         runs = {"kept": run("-e", "bootstrap_keep=true", log="medium-first-run.log")}
         assert runs["kept"].returncode == 0, runs["kept"].output[-5000:]
+        # The controller plus the three machines the bootstrap created (an inventory that matched nothing
+        # would pass every "nothing changed" check).
+        assert len(runs["kept"].recap) == 4 and "localhost" in runs["kept"].recap, runs["kept"].recap
         runs["kept_again"] = run("-e", "bootstrap_keep=true", log="medium-second-run.log")
         yield runs
     finally:
@@ -115,6 +118,7 @@ def test_a_second_run_changes_nothing(medium) -> None:
     again = medium["kept_again"]
     assert again.returncode == 0, again.output[-5000:]
     assert again.changed_hosts() == {}
+    assert len(again.recap) == 4, again.recap
 
 
 def test_an_injected_last_error_fails_the_wait_within_seconds(medium, tmp_path) -> None:
