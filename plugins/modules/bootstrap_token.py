@@ -142,7 +142,7 @@ expiration:
 from datetime import datetime, timezone
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args import AUTH_ARG_SPEC, reveal_kubeconfig
@@ -156,7 +156,7 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.bootstrap
 )
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import require_yaml
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **AUTH_ARG_SPEC,
@@ -211,8 +211,7 @@ def main() -> None:
         required_if=[("state", "absent", ("id", "token", "name"), True)],
         supports_check_mode=True,
     )
-    if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    require_yaml(module)
     reveal_kubeconfig(module.no_log_values, module.params["kubeconfig"])
     try:
         with KubeClient.from_kubeconfig(module.params["kubeconfig"], module.params["context"]) as client:

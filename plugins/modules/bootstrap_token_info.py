@@ -96,7 +96,7 @@ tokens:
 from datetime import datetime, timezone
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args import AUTH_ARG_SPEC, reveal_kubeconfig
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.bootstrap_tokens import (
@@ -105,7 +105,7 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.bootstrap
 )
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import require_yaml
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **AUTH_ARG_SPEC,
@@ -130,8 +130,7 @@ def describe(info: TokenInfo, with_secret: bool) -> dict[str, Any]:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    require_yaml(module)
     reveal_kubeconfig(module.no_log_values, module.params["kubeconfig"])
     try:
         with KubeClient.from_kubeconfig(module.params["kubeconfig"], module.params["context"]) as client:

@@ -216,7 +216,7 @@ import time
 from copy import deepcopy
 from typing import Any, Dict
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args import (
     AUTH_ARG_SPEC,
@@ -225,7 +225,6 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args impo
 )
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.objects import (
     EnsureFailed,
     Options,
@@ -234,6 +233,7 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.objects i
     ensure_objects,
     secret_values,
 )
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import require_yaml
 
 
 def argument_spec() -> Dict[str, Any]:
@@ -272,8 +272,7 @@ def result_of(module: AnsibleModule, report: Report, started: float) -> Dict[str
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     narrow_masking(module)
-    if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    require_yaml(module)
     params = module.params
     options = Options(
         state=params["state"],

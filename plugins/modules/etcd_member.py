@@ -202,7 +202,7 @@ import os
 import time
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.client import (
     EtcdClient,
@@ -210,8 +210,6 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.client i
     tls_context,
 )
 from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.manifest import (
-    HAS_YAML,
-    YAML_IMPORT_ERROR,
     read_initial_flags,
 )
 from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.membership import (
@@ -224,6 +222,7 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.membersh
     plan_membership,
     plan_removal,
 )
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import require_yaml
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "name": {"type": "str", "required": True},
@@ -347,8 +346,7 @@ def main() -> None:
         required_if=[("state", "present", ("data_dir", "manifest_path"))],
         supports_check_mode=True,
     )
-    if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    require_yaml(module)
     params = module.params
     if params["timeout"] < 1:
         module.fail_json(msg=f"timeout must be at least 1 second, got {params['timeout']}")

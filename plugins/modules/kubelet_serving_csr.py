@@ -132,15 +132,15 @@ already_approved:
 
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args import AUTH_ARG_SPEC, reveal_kubeconfig
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubelet_serving_csr import (
     KubeletServingCsrApprover,
 )
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import require_yaml
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **AUTH_ARG_SPEC,
@@ -154,8 +154,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    require_yaml(module)
     reveal_kubeconfig(module.no_log_values, module.params["kubeconfig"])
     params = module.params
     if params["wait"] < 0:

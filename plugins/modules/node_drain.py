@@ -148,7 +148,7 @@ import time
 from copy import deepcopy
 from typing import Any, Dict, Optional
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args import AUTH_ARG_SPEC, reveal_kubeconfig
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
@@ -160,7 +160,7 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.drain imp
     uncordon,
 )
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import require_yaml
 
 
 def argument_spec() -> Dict[str, Any]:
@@ -195,8 +195,7 @@ def run(module: AnsibleModule) -> DrainReport:
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     reveal_kubeconfig(module.no_log_values, module.params["kubeconfig"])
-    if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    require_yaml(module)
     if module.params["delete_node"] and module.params["state"] != "drained":
         module.fail_json(msg="delete_node needs state=drained: a Node is only deleted once it is drained")
     started = time.monotonic()

@@ -189,7 +189,7 @@ waited:
 
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.pod_schema import (
     UnsupportedKubernetesVersion,
@@ -202,8 +202,6 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._node.http_wai
     wait_for_ok,
 )
 from ansible_collections.gardener.autonomous.plugins.module_utils._node.static_pod import (
-    HAS_YAML,
-    YAML_IMPORT_ERROR,
     Plan,
     StaticPodError,
     apply,
@@ -212,6 +210,7 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._node.static_p
     plan_absent,
     plan_present,
 )
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import require_yaml
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "name": {"type": "str", "required": True},
@@ -288,8 +287,7 @@ def main() -> None:
         required_if=[("state", "present", ("pod", "kubernetes_version"))],
         supports_check_mode=True,
     )
-    if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    require_yaml(module)
     keep_modes_visible(module)
     try:
         plan = build_plan(module)

@@ -141,6 +141,7 @@ def test_an_injected_last_error_fails_the_wait_within_seconds(medium, tmp_path) 
                     "hosts": "localhost",
                     "connection": "local",
                     "gather_facts": False,
+                    "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
                     "tasks": [
                         {
                             "gardener.autonomous.gardener_infrastructure": {

@@ -25,15 +25,15 @@ PLUGINS = REPO_ROOT / "plugins"
 IMPORT_ERROR = "Traceback (most recent call last):\nModuleNotFoundError: No module named 'yaml'\n"
 
 # Every module that needs PyYAML, the smallest arguments that pass its argument spec, and the module util
-# whose HAS_YAML it checks.
+# whose HAS_YAML it checks (all of them through require_yaml).
 _KUBECONFIG = {"kubeconfig": "/nonexistent/admin.conf"}
 _EXTENSION = {**_KUBECONFIG, "namespace": "shoot--garden--root", "name": "root", "state": "absent"}
 YAML_MODULES: dict[str, tuple[dict[str, Any], str]] = {
-    "bootstrap_token": ({**_KUBECONFIG, "state": "absent", "id": "abcdef"}, "modules.bootstrap_token"),
-    "bootstrap_token_info": (_KUBECONFIG, "modules.bootstrap_token_info"),
-    "cluster_objects": ({**_KUBECONFIG, "definitions": []}, "modules.cluster_objects"),
-    "kubelet_serving_csr": ({**_KUBECONFIG, "node_name": "cp-0"}, "modules.kubelet_serving_csr"),
-    "node_drain": ({**_KUBECONFIG, "name": "cp-0"}, "modules.node_drain"),
+    "bootstrap_token": ({**_KUBECONFIG, "state": "absent", "id": "abcdef"}, "module_utils._yaml"),
+    "bootstrap_token_info": (_KUBECONFIG, "module_utils._yaml"),
+    "cluster_objects": ({**_KUBECONFIG, "definitions": []}, "module_utils._yaml"),
+    "kubelet_serving_csr": ({**_KUBECONFIG, "node_name": "cp-0"}, "module_utils._yaml"),
+    "node_drain": ({**_KUBECONFIG, "name": "cp-0"}, "module_utils._yaml"),
     "etcd_member": (
         {
             "name": "cp-0",
@@ -44,12 +44,12 @@ YAML_MODULES: dict[str, tuple[dict[str, Any], str]] = {
             "key_path": "/nonexistent/tls.key",
             "state": "absent",
         },
-        "modules.etcd_member",
+        "module_utils._yaml",
     ),
-    "static_pod": ({"name": "kube-scheduler", "state": "absent"}, "modules.static_pod"),
-    "gardener_bastion": (_EXTENSION, "module_utils._gardener.extension_module"),
-    "gardener_infrastructure": (_EXTENSION, "module_utils._gardener.extension_module"),
-    "gardener_worker": (_EXTENSION, "module_utils._gardener.extension_module"),
+    "static_pod": ({"name": "kube-scheduler", "state": "absent"}, "module_utils._yaml"),
+    "gardener_bastion": (_EXTENSION, "module_utils._yaml"),
+    "gardener_infrastructure": (_EXTENSION, "module_utils._yaml"),
+    "gardener_worker": (_EXTENSION, "module_utils._yaml"),
 }
 
 
@@ -76,18 +76,21 @@ def test_a_module_fails_first_thing_when_pyyaml_is_missing(
 
 
 def test_every_module_that_imports_a_pyyaml_module_util_checks_has_yaml() -> None:
-    """A new module that uses a module util with HAS_YAML must check it too (and be listed above)."""
-    users_of_yaml_utils = set()
-    yaml_utils = {
+    """A new module that uses a module util needing PyYAML must call require_yaml too (and be listed above)."""
+    yaml_utils = {"_yaml"} | {
         path.relative_to(PLUGINS / "module_utils").with_suffix("").as_posix().replace("/", ".")
         for path in (PLUGINS / "module_utils").rglob("*.py")
-        if "HAS_YAML = True" in path.read_text()
+        if "module_utils._yaml import" in path.read_text()
     }
+    users_of_yaml_utils, checkers = set(), set()
     for module in (PLUGINS / "modules").glob("*.py"):
         source = module.read_text()
-        if any(f"module_utils.{util} import" in source for util in yaml_utils) or "extension_module import" in source:
+        if any(f"module_utils.{util} import" in source for util in yaml_utils):
             users_of_yaml_utils.add(module.stem)
+        if "require_yaml(module)" in source or "extension_module import" in source:
+            checkers.add(module.stem)
     assert users_of_yaml_utils == set(YAML_MODULES)
+    assert checkers == set(YAML_MODULES)
 
 
 def test_the_ca_cert_hash_filter_names_cryptography_when_it_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,13 +120,14 @@ def test_everything_imports_without_pyyaml_and_cryptography_and_a_module_says_wh
         sys.modules["cryptography"] = None
         sys.path.insert(0, {str(REPO_ROOT / ".collections")!r})
         plugins = pathlib.Path({str(PLUGINS)!r})
-        for path in sorted([*plugins.glob("module_utils/*/*.py"), *plugins.glob("modules/*.py")]):
+        for path in sorted([*plugins.glob("module_utils/**/*.py"), *plugins.glob("modules/*.py")]):
             name = path.relative_to(plugins).with_suffix("").as_posix().replace("/", ".")
             importlib.import_module("{COLLECTION}." + name.removesuffix(".__init__"))
         from ansible.module_utils.testing import patch_module_args
         from {COLLECTION}.modules import static_pod
+        from {COLLECTION}.module_utils import _yaml
         from {COLLECTION}.module_utils._pki import material
-        assert not static_pod.HAS_YAML and not material.HAS_CRYPTOGRAPHY
+        assert not _yaml.HAS_YAML and not material.HAS_CRYPTOGRAPHY
         with patch_module_args({{"name": "kube-scheduler", "state": "absent"}}):
             static_pod.main()
         """

@@ -6,20 +6,11 @@
 from __future__ import annotations
 
 import re
-import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-try:
-    import yaml
-except ImportError:  # the etcd_member module checks HAS_YAML and fails with missing_required_lib
-    HAS_YAML = False
-    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    HAS_YAML = True
-    YAML_IMPORT_ERROR = None
-
 from ansible_collections.gardener.autonomous.plugins.module_utils._etcd.membership import STATES, InitialFlags
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import yaml
 
 # Go's flag package takes -flag=value, --flag=value, -flag value and --flag value.
 _FLAG = re.compile(r"^--?(initial-cluster|initial-cluster-state)(?:=(.*))?$", re.DOTALL)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._gardener.extension_args import (
     extension_argument_spec,
@@ -21,7 +21,7 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._gardener.exte
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.args import reveal_kubeconfig
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
-from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.kubeconfig import HAS_YAML, YAML_IMPORT_ERROR
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import require_yaml
 
 
 def run_extension_module(kind: str, wait_timeout: int) -> None:
@@ -31,8 +31,7 @@ def run_extension_module(kind: str, wait_timeout: int) -> None:
         required_if=[("state", "present", ("spec",))],
         supports_check_mode=True,
     )
-    if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML (Debian: python3-yaml)"), exception=YAML_IMPORT_ERROR)
+    require_yaml(module)
     params = module.params
     reveal_kubeconfig(module.no_log_values, params["kubeconfig"])
     request = Request(

@@ -24,20 +24,12 @@ import ipaddress
 import json
 import os
 import re
-import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Union
 
-try:
-    import yaml
-except ImportError:  # never on the controller (ansible-core requires PyYAML); module_utils must import without it
-    HAS_YAML = False
-    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    HAS_YAML = True
-    YAML_IMPORT_ERROR = None
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import yaml
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 

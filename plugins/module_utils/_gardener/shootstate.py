@@ -18,26 +18,14 @@ import binascii
 import copy
 import gzip
 import json
-import traceback
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, Tuple
-
-try:
-    import yaml
-except ImportError:  # never on the controller (ansible-core requires PyYAML); module_utils must import without it
-    HAS_YAML = False
-    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    HAS_YAML = True
-    YAML_IMPORT_ERROR = None
-    # libyaml when PyYAML has it: the pure-Python parser and emitter are much slower.
-    _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 from ansible_collections.gardener.autonomous.plugins.module_utils._gardener.extensions import TIMESTAMP_ANNOTATION
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.client import KubeClient, KubeObject
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KindNotServed
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.timestamps import format_rfc3339
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import dump, load, yaml
 
 API_VERSION = "core.gardener.cloud/v1beta1"
 KIND = "ShootState"
@@ -365,13 +353,13 @@ def dump_shoot_state(shoot_state: Mapping[str, Any]) -> str:
     """YAML that starts with ``apiVersion: core.gardener.cloud/v1beta1`` and ``kind: ShootState``."""
     # Through JSON first: Ansible hands over str subclasses (tagged values) that the safe dumper refuses.
     plain = json.loads(json.dumps(shoot_state))
-    return yaml.dump(plain, Dumper=_DUMPER, sort_keys=False, default_flow_style=False, width=2**16)
+    return dump(plain, sort_keys=False)
 
 
 def load_shoot_state(text: str, source: str) -> Dict[str, Any]:
     try:
         # str(): libyaml takes exact str only, not subclasses such as Ansible's tagged strings.
-        document = yaml.load(str(text), Loader=_LOADER)  # noqa: S506 - a safe loader
+        document = load(str(text))
     except yaml.YAMLError:
         # The parser's own message quotes the offending line, which may be secret data.
         raise ShootStateError(f"{source} is not valid YAML") from None

@@ -10,21 +10,12 @@ import binascii
 import collections.abc
 import os
 import re
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 from urllib.parse import urlsplit
 
-try:
-    import yaml
-except ImportError:  # the modules check HAS_YAML and fail with missing_required_lib before any client exists
-    HAS_YAML = False
-    YAML_IMPORT_ERROR: Optional[str] = traceback.format_exc()
-else:
-    HAS_YAML = True
-    YAML_IMPORT_ERROR = None
-
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeconfigError
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import yaml
 
 KubeconfigSource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 _PRINTABLE_TOKEN = re.compile(r"[\x21-\x7e]+")

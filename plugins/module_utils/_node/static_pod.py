@@ -19,22 +19,13 @@ import hashlib
 import json
 import os
 import re
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-try:
-    import yaml
-except ImportError:  # the static_pod module checks HAS_YAML and fails with missing_required_lib
-    HAS_YAML = False
-    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    HAS_YAML = True
-    YAML_IMPORT_ERROR = None
-
 from ansible_collections.gardener.autonomous.plugins.module_utils._node import files as fs
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import yaml
 
 MIRROR_ANNOTATION = "gardener.cloud/config.mirror"
 STATIC_POD_LABEL = "static-pod"

@@ -13,26 +13,14 @@ import base64
 import binascii
 import hashlib
 import json
-import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-try:
-    import yaml
-except ImportError:  # never on the controller (ansible-core requires PyYAML); module_utils must import without it
-    HAS_YAML = False
-    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    HAS_YAML = True
-    YAML_IMPORT_ERROR = None
-    # libyaml when PyYAML has it: the pure-Python parser and emitter take most of a reconcile's time.
-    _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.errors import PkiError
 from ansible_collections.gardener.autonomous.plugins.module_utils._pki.spec import STATIC_TOKENS_CSV
+from ansible_collections.gardener.autonomous.plugins.module_utils._yaml import dump, load, yaml
 
 HEADER = "# Cluster secrets state of gardener.autonomous: ShootState spec.gardener entries (SecretState format).\n"
 MANAGER_IDENTITY = "gardener-autonomous"
@@ -115,7 +103,7 @@ def parse_state(text: str, source: str) -> dict[str, SecretEntry]:
     where = f"the secrets state of {source}"
     try:
         # str(): libyaml takes exact str only, not subclasses such as Ansible's tagged strings.
-        document = yaml.load(str(text), Loader=_LOADER)  # noqa: S506 - a safe loader
+        document = load(str(text))
     except yaml.YAMLError as error:
         # The YAML error's own text quotes the offending line, which may be key material.
         mark = getattr(error, "problem_mark", None)
@@ -148,7 +136,7 @@ def serialize_state(entries: Iterable[SecretEntry]) -> str:
         }
         for entry in sorted(entries, key=lambda entry: entry.name)
     ]
-    return HEADER + yaml.dump(document, Dumper=_DUMPER, sort_keys=True, default_flow_style=False, width=2**16)
+    return HEADER + dump(document, sort_keys=True)
 
 
 def _parse_entry(item: Any, where: str) -> SecretEntry:
