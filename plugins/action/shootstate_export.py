@@ -40,6 +40,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "shoot_name": {"type": "str", "required": True},
     "shoot_namespace": {"type": "str", "required": True},
     "extra_secrets": {"type": "list", "elements": "dict", "default": [], "no_log": True},
+    "secrets_only": {"type": "bool", "default": False},
     "dest": {"type": "path", "required": True},
     "encrypt": {"type": "bool", "default": False},
     "mode": {"type": "raw", "default": "0600"},
@@ -64,6 +65,7 @@ class ActionModule(ActionBase):
                     args["shoot_namespace"],
                     now=datetime.now(timezone.utc),
                     extra_secrets=args["extra_secrets"],
+                    secrets_only=args["secrets_only"],
                 )
             existing_text = _read_text(dest)
             existing = self._existing_shoot_state(dest, existing_text)

@@ -78,6 +78,14 @@ options:
     type: list
     elements: dict
     default: []
+  secrets_only:
+    description:
+      - Only the persisted secrets (and O(extra_secrets)) in C(spec.gardener): no machine state, no
+        C(spec.extensions), no C(spec.resources).
+      - For the state a bootstrap works with before its machines exist; what it contains then does not
+        depend on how far the extensions have got.
+    type: bool
+    default: false
   dest:
     description: Path of the ShootState file on the controller. Its directory must exist.
     type: path

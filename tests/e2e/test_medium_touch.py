@@ -18,6 +18,7 @@ from e2e import localsite as e2e
 
 MEDIUM = e2e.REPO / "tests" / "e2e" / "medium"
 NAMESPACE = "shoot--garden--root"
+BASTION = "gardenadm-bootstrap"
 ENVIRONMENT = {
     "MEDIUM_INVENTORY": str(MEDIUM),
     "MEDIUM_SITE": "e2e-medium",
@@ -65,9 +66,9 @@ def shoot_kubectl(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def infrastructure_spec() -> dict:
-    infrastructure = bootstrap_kubectl("get", "infrastructure", "root", "-n", NAMESPACE, "-o", "json")
-    return json.loads(infrastructure.stdout)["spec"]
+def bastion_spec() -> dict:
+    bastion = bootstrap_kubectl("get", "bastion", BASTION, "-n", NAMESPACE, "-o", "json")
+    return json.loads(bastion.stdout)["spec"]
 
 
 @pytest.fixture(scope="module")
@@ -122,11 +123,13 @@ def test_a_second_run_changes_nothing(medium) -> None:
 
 
 def test_an_injected_last_error_fails_the_wait_within_seconds(medium, tmp_path) -> None:
-    # The extension fails the next reconcile of the Infrastructure with this code and description.
+    # The Bastion, because the finish has migrated the Infrastructure and the Worker even when kept, and an
+    # extension leaves a migrated object alone. The extension fails its next reconcile of the Bastion with
+    # this code and description (and takes the annotation away, so the retry after it succeeds).
     annotated = bootstrap_kubectl(
         "annotate",
-        "infrastructure",
-        "root",
+        "bastion",
+        BASTION,
         "-n",
         NAMESPACE,
         "--overwrite",
@@ -144,12 +147,13 @@ def test_an_injected_last_error_fails_the_wait_within_seconds(medium, tmp_path) 
                     "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
                     "tasks": [
                         {
-                            "gardener.autonomous.gardener_infrastructure": {
+                            "gardener.autonomous.gardener_bastion": {
                                 "kubeconfig": str(MEDIUM / ".site" / "bootstrap-cluster" / "admin.kubeconfig"),
                                 "namespace": NAMESPACE,
-                                "name": "root",
+                                "name": BASTION,
                                 "force_reconcile": True,
-                                "spec": infrastructure_spec(),
+                                "spec": bastion_spec(),
+                                "wait_timeout": 120,
                             }
                         }
                     ],

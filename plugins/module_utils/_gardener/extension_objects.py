@@ -138,6 +138,12 @@ def _ensure_present(client: KubeClient, request: Request, *, now: datetime, chec
     reconcile = existing is None or request.force_reconcile or existing.get("spec") != predicted.get("spec")
     if not reconcile and _comparable(existing) == _comparable(predicted):
         return _Change(False, existing, existing)
+    if reconcile and existing is not None and _migrated(existing):
+        # The extension leaves a migrated object alone: the wait could only time out.
+        raise KubeError(
+            f"{request} was migrated (lastOperation Migrate Succeeded), and an extension does not reconcile a "
+            "migrated object; its state belongs to the cluster it moved to (delete the object to start anew)"
+        )
     if reconcile:
         manifest["metadata"]["annotations"].update(operation_annotations("reconcile", now))
     return _Change(True, existing, _apply(client, request, manifest, dry_run=check_mode))

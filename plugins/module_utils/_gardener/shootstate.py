@@ -76,14 +76,16 @@ def compile_shoot_state(
     *,
     now: datetime,
     extra_secrets: Iterable[Mapping[str, Any]] = (),
+    secrets_only: bool = False,
 ) -> Dict[str, Any]:
-    """The ShootState of the shoot whose control plane objects live in ``namespace``."""
+    """The ShootState of the shoot whose control plane objects live in ``namespace``; with ``secrets_only``
+    just its persisted secrets (no machine state, no extension state)."""
     given = [_secret_entry(entry, f"extra_secrets[{index}]") for index, entry in enumerate(extra_secrets)]
     gardener = merge_secrets(persisted_secrets(client, namespace), given)
-    state = machine_state(client, namespace)
+    state = {} if secrets_only else machine_state(client, namespace)
     if state:
         gardener.append(machine_state_entry(state))
-    extensions, resources = extension_states(client, namespace)
+    extensions, resources = ([], []) if secrets_only else extension_states(client, namespace)
     spec: Dict[str, Any] = {"gardener": gardener}
     if extensions:
         spec["extensions"] = extensions

@@ -26,6 +26,7 @@ from ansible_collections.gardener.autonomous.plugins.module_utils._gardener.exte
     OPERATION_ANNOTATION,
     TIMESTAMP_ANNOTATION,
 )
+from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.errors import KubeError
 from ansible_collections.gardener.autonomous.plugins.module_utils._k8s.timestamps import parse_rfc3339
 
 API_VERSION = "extensions.gardener.cloud/v1alpha1"
@@ -254,3 +255,26 @@ def test_an_error_from_before_the_request_does_not_fail_the_wait(
     assert repaired["changed"]
     assert repaired["status"]["lastOperation"]["state"] == "Succeeded"
     assert repaired["status"]["lastError"] is None
+
+
+def test_a_migrated_object_refuses_a_reconcile_at_once(bootstrap_apiserver: BootstrapApiserver, namespace: str) -> None:
+    """A migrated object is never reconciled again: asking for it fails before the object is touched."""
+    api = bootstrap_apiserver
+    request = Request(
+        kind="Infrastructure", namespace=namespace, name="root", spec=spec_of("Infrastructure", namespace)
+    )
+
+    def apply(request: Request) -> dict[str, Any]:
+        with api.new_client() as client:
+            return run(client, request, now=datetime.now(timezone.utc), check_mode=False, diff=False)
+
+    with FakeExtension(api, "Infrastructure", namespace, delay=0.1):
+        apply(request)
+        apply(dataclasses.replace(request, state="migrated"))
+        migrated = api.client.get(API_VERSION, "Infrastructure", "root", namespace)
+        assert apply(request)["changed"] is False  # unchanged spec: nothing to reconcile, nothing to refuse
+        started = time.monotonic()
+        with pytest.raises(KubeError, match=r"root was migrated \(lastOperation Migrate Succeeded\)"):
+            apply(dataclasses.replace(request, force_reconcile=True))
+        assert time.monotonic() - started < 1.0
+    assert api.client.get(API_VERSION, "Infrastructure", "root", namespace) == migrated

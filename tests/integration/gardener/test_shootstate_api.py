@@ -177,6 +177,7 @@ def test_compile(bootstrap_apiserver: BootstrapApiserver, namespace: str) -> Non
     with api.new_client() as client:
         shoot_state = compile_shoot_state(client, namespace, "root", "garden", now=NOW, extra_secrets=pki_entries())
         again = compile_shoot_state(client, namespace, "root", "garden", now=datetime.now(timezone.utc))
+        secrets_only = compile_shoot_state(client, namespace, "root", "garden", now=NOW, secrets_only=True)
 
     assert shoot_state["apiVersion"] == "core.gardener.cloud/v1beta1"
     assert shoot_state["kind"] == "ShootState"
@@ -189,6 +190,12 @@ def test_compile(bootstrap_apiserver: BootstrapApiserver, namespace: str) -> Non
     assert [entry["name"] for entry in gardener] == [entry["name"] for entry in expected_secrets(namespace)] + [
         "machine-state"
     ]
+    # Only the persisted secrets: no machine state, no extension state.
+    assert set(secrets_only["spec"]) == {"gardener"}
+    assert [entry["name"] for entry in secrets_only["spec"]["gardener"]] == sorted(
+        entry["name"] for entry in again["spec"]["gardener"] if entry["name"] != "machine-state"
+    )
+    assert shoot_state["spec"]["extensions"]
     # Parsed back: exactly the SecretState entries that went in.
     assert secrets_state(shoot_state) == expected_secrets(namespace)
     assert [entry for entry in secrets_state(shoot_state) if entry in pki_entries()] == pki_entries()
