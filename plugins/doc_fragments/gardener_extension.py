@@ -33,7 +33,7 @@ options:
         C(status.lastOperation) already is C(Migrate)/C(Succeeded) or a migration is pending, and with
         O(wait) waits until the migration has succeeded, as C(gardenadm bootstrap) does before it hands
         over to the new cluster. The object is not deleted. An object that does not exist is no change.
-      - The extension no longer reconciles a migrated object: V(present) with a changed O(spec) or
+      - The extension no longer reconciles a migrated object, so V(present) with a changed O(spec) or
         O(force_reconcile) fails at once with a message that says so (C(gardenadm bootstrap) skips those
         kinds on a rerun).
     type: str

@@ -80,7 +80,7 @@ options:
     default: []
   secrets_only:
     description:
-      - Only the persisted secrets (and O(extra_secrets)) in C(spec.gardener): no machine state, no
+      - Only the persisted secrets (and O(extra_secrets)) in C(spec.gardener), no machine state, no
         C(spec.extensions), no C(spec.resources).
       - For the state a bootstrap works with before its machines exist; what it contains then does not
         depend on how far the extensions have got.
