@@ -30,12 +30,12 @@ def doc_strings() -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize(("where", "text"), doc_strings(), ids=[where for where, _ in doc_strings()])
+@pytest.mark.parametrize(("where", "text"), doc_strings(), ids=[where for where, text in doc_strings()])
 def test_the_documentation_is_yaml(where: str, text: str) -> None:
     assert yaml.safe_load(text) is not None, where
 
 
 def test_every_module_is_documented() -> None:
-    documented = {where.split(":")[0] for where, _ in doc_strings() if where.endswith(":DOCUMENTATION")}
+    documented = {where.split(":")[0] for where, text in doc_strings() if where.endswith(":DOCUMENTATION")}
     modules = {str(path.relative_to(PLUGINS)) for path in PLUGINS.glob("modules/*.py")}
     assert modules <= documented
