@@ -106,10 +106,12 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-def kubectl(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """kubectl v1.20.2 on this machine, with the admin kubeconfig the playbook wrote (through the load balancer)."""
+def kubectl(*args: str, timeout: float = 60, kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """kubectl v1.20.2 on this machine, by default with the admin kubeconfig the playbook wrote (through the
+    load balancer)."""
+    kubeconfig = kubeconfig or SITE_DIR / "artifacts" / "admin.conf"
     return subprocess.run(
-        [str(VENV_BIN / "kubectl"), "--kubeconfig", str(SITE_DIR / "artifacts" / "admin.conf"), *args],
+        [str(VENV_BIN / "kubectl"), "--kubeconfig", str(kubeconfig), *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -45,25 +45,11 @@ def run(*args: str, log: str) -> e2e.Run:
 
 
 def bootstrap_kubectl(*args: str) -> subprocess.CompletedProcess[str]:
-    kubeconfig = MEDIUM / ".site" / "bootstrap-cluster" / "admin.kubeconfig"
-    return subprocess.run(
-        [str(e2e.VENV_BIN / "kubectl"), "--kubeconfig", str(kubeconfig), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return e2e.kubectl(*args, kubeconfig=MEDIUM / ".site" / "bootstrap-cluster" / "admin.kubeconfig")
 
 
 def shoot_kubectl(*args: str) -> subprocess.CompletedProcess[str]:
-    kubeconfig = MEDIUM / "artifacts" / "admin.conf"
-    return subprocess.run(
-        [str(e2e.VENV_BIN / "kubectl"), "--kubeconfig", str(kubeconfig), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return e2e.kubectl(*args, kubeconfig=MEDIUM / "artifacts" / "admin.conf")
 
 
 def bastion_spec() -> dict:

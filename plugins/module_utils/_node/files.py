@@ -26,19 +26,19 @@ def read_bytes(path: str) -> bytes | None:
 
 def is_regular_file(path: str) -> bool:
     """A regular file, not a symlink to one."""
-    status = _lstat(path)
+    status = lstat(path)
     return status is not None and stat.S_ISREG(status.st_mode)
 
 
 def is_directory(path: str) -> bool:
     """A real directory, not a symlink to one."""
-    status = _lstat(path)
+    status = lstat(path)
     return status is not None and stat.S_ISDIR(status.st_mode)
 
 
 def mode_of(path: str) -> int | None:
     """The permission bits of whatever is at `path` (symlinks not followed), or None."""
-    status = _lstat(path)
+    status = lstat(path)
     return None if status is None else stat.S_IMODE(status.st_mode)
 
 
@@ -113,7 +113,8 @@ def remove(path: str) -> bool:
     return False
 
 
-def _lstat(path: str) -> os.stat_result | None:
+def lstat(path: str) -> os.stat_result | None:
+    """The path's own status (a symlink is not followed); None when nothing is there."""
     try:
         return os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):  # the latter: a parent is a file

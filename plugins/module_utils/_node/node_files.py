@@ -218,7 +218,7 @@ def make_plan(files: Sequence[WantedFile], directories: Sequence[WantedDirectory
     states: dict[str, DirectoryState] = {}
     for index, directory in enumerate(directories):
         where = f"directories[{index}] ({directory.path})"
-        status = _lstat(directory.path)
+        status = fs.lstat(directory.path)
         if status is None:
             _plan_missing(directory.path, listed, states, where)
         elif stat.S_ISLNK(status.st_mode):
@@ -241,15 +241,8 @@ def make_plan(files: Sequence[WantedFile], directories: Sequence[WantedDirectory
     return plan
 
 
-def _lstat(path: str) -> os.stat_result | None:
-    try:
-        return os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):  # the latter: a parent is a file
-        return None
-
-
 def _read_regular_file(path: str, where: str) -> OnDisk | None:
-    status = _lstat(path)
+    status = fs.lstat(path)
     if status is None:
         return None
     if stat.S_ISLNK(status.st_mode):

@@ -78,6 +78,12 @@ def timestamp(result: dict[str, Any]) -> str:
     return result["object"]["metadata"]["annotations"][TIMESTAMP_ANNOTATION]
 
 
+def apply(api: BootstrapApiserver, request: Request) -> dict[str, Any]:
+    """The modules' logic called directly (no ansible-playbook), with a fresh client."""
+    with api.new_client() as client:
+        return run(client, request, now=datetime.now(timezone.utc), check_mode=False, diff=False)
+
+
 def create_machines(api: BootstrapApiserver, namespace: str) -> None:
     """Two Machines as machine-controller-manager leaves them; machine-b has joined (its node label)."""
     for name, phase, address, node in (
@@ -237,21 +243,17 @@ def test_an_error_from_before_the_request_does_not_fail_the_wait(
         kind="Infrastructure", namespace=namespace, name="root", spec=spec_of("Infrastructure", namespace)
     )
 
-    def apply(request: Request) -> dict[str, Any]:
-        with api.new_client() as client:
-            return run(client, request, now=datetime.now(timezone.utc), check_mode=False, diff=False)
-
     with FakeExtension(api, "Infrastructure", namespace, failing={"root"}, delay=0.5) as extension:
         with pytest.raises(ExtensionFailed, match="quota for vCPUs exceeded"):
-            apply(request)
+            apply(api, request)
         started = time.monotonic()
         with pytest.raises(ExtensionFailed, match="quota for vCPUs exceeded"):
-            apply(request)  # nothing new requested: the error is current
+            apply(api, request)  # nothing new requested: the error is current
         assert time.monotonic() - started < 1.0
         extension.failing.clear()
         # Times compare to the second: the new request must not share the error's second.
         time.sleep(1.0)
-        repaired = apply(dataclasses.replace(request, force_reconcile=True))
+        repaired = apply(api, dataclasses.replace(request, force_reconcile=True))
     assert repaired["changed"]
     assert repaired["status"]["lastOperation"]["state"] == "Succeeded"
     assert repaired["status"]["lastError"] is None
@@ -264,17 +266,13 @@ def test_a_migrated_object_refuses_a_reconcile_at_once(bootstrap_apiserver: Boot
         kind="Infrastructure", namespace=namespace, name="root", spec=spec_of("Infrastructure", namespace)
     )
 
-    def apply(request: Request) -> dict[str, Any]:
-        with api.new_client() as client:
-            return run(client, request, now=datetime.now(timezone.utc), check_mode=False, diff=False)
-
     with FakeExtension(api, "Infrastructure", namespace, delay=0.1):
-        apply(request)
-        apply(dataclasses.replace(request, state="migrated"))
+        apply(api, request)
+        apply(api, dataclasses.replace(request, state="migrated"))
         migrated = api.client.get(API_VERSION, "Infrastructure", "root", namespace)
-        assert apply(request)["changed"] is False  # unchanged spec: nothing to reconcile, nothing to refuse
+        assert apply(api, request)["changed"] is False  # unchanged spec: nothing to reconcile, nothing to refuse
         started = time.monotonic()
         with pytest.raises(KubeError, match=r"root was migrated \(lastOperation Migrate Succeeded\)"):
-            apply(dataclasses.replace(request, force_reconcile=True))
+            apply(api, dataclasses.replace(request, force_reconcile=True))
         assert time.monotonic() - started < 1.0
     assert api.client.get(API_VERSION, "Infrastructure", "root", namespace) == migrated
